@@ -1,0 +1,33 @@
+"""Suite-wide settings: JAX on CPU with strict numerics, hypothesis profiles.
+
+The root ``conftest.py`` imports this module so that the doctests inside ``theory/`` and
+``toymodels/`` run under the same settings as ``tests/``.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Must be set before JAX initialises a backend: no test may need a GPU.
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import jax
+from hypothesis import HealthCheck, settings
+
+jax.config.update("jax_platforms", "cpu")
+# Implicit rank promotion hides shape bugs (an [N] array silently broadcast against [N, 1]).
+jax.config.update("jax_numpy_rank_promotion", "raise")
+# Results are float32 by design; x64 stays off so tests see what users run.
+jax.config.update("jax_enable_x64", False)
+
+# CI runs every algebraic law on at least 1000 examples; locally a faster profile.
+settings.register_profile(
+    "ci",
+    max_examples=1000,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.register_profile("dev", max_examples=200, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
