@@ -234,7 +234,9 @@ def _substitute_term(term: Term, env: Mapping[str, Expr]) -> list[Term]:
             continue
         value = env[name]
         if len(value.terms) != 1 and coeff < 0:
-            raise ExponentError(f"{coeff}*{name} with {name} = {value} is a min, not a max")
+            raise ExponentError(
+                f"{coeff}*{name} with {name} = {value} is a min or +inf, not an exponent"
+            )
         pieces.append([Term(t.affine * coeff, t.gate) for t in value.terms])
     return [
         Term(

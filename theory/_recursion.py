@@ -27,6 +27,7 @@ eta | grows where eta > 0
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -135,7 +136,7 @@ class Recursion:
         if quantity.startswith("Delta_") and quantity[6:] in stated.increments:
             return stated.increments[quantity[6:]]
         if quantity in stated.increments:
-            return Expr.max(Expr.symbol(f"{quantity}_prev"), Expr.symbol(f"Delta_{quantity}"))
+            return _carry_rule(quantity)
         return stated.derived[quantity]
 
     # -- unrolling ----------------------------------------------------------------------------
@@ -231,6 +232,12 @@ class Recursion:
             env[name] = expr.substitute(env)
             out[name] = Steady(env[name], _growth_of(expr, env, out))
         return MappingProxyType({q: out[q] for q in self.order})
+
+
+@functools.lru_cache(maxsize=256)
+def _carry_rule(state: str) -> Expr:
+    """X_t = X_{t−1} + ΔX_t, so γ[X_t] = max(γ[X_{t−1}], γ[ΔX_t])."""
+    return Expr.max(Expr.symbol(f"{state}_prev"), Expr.symbol(f"Delta_{state}"))
 
 
 def _growth_of(expr: Expr, env: Mapping[str, Expr], known: Mapping[str, Steady]) -> Region:
