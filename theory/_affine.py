@@ -51,7 +51,8 @@ class Affine:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Affine):
             return NotImplemented
-        return self._hash == other._hash and self.coeffs == other.coeffs and self.const == other.const
+        same = self.coeffs == other.coeffs and self.const == other.const
+        return self._hash == other._hash and same
 
     def __hash__(self) -> int:
         return self._hash
@@ -168,8 +169,7 @@ def feasible(constraints: Iterable[tuple[Affine, Strictness]]) -> bool:
     forms = [(_integer_form(f), kind == "<") for f, kind in constraints]
     names = sorted({k for (coeffs, _), _ in forms for k in coeffs})
     rows = frozenset(
-        (tuple(coeffs.get(n, 0) for n in names) + (const,), strict)
-        for (coeffs, const), strict in forms
+        ((*(coeffs.get(n, 0) for n in names), const), strict) for (coeffs, const), strict in forms
     )
     return _feasible_rows(rows, len(names))
 
@@ -234,5 +234,5 @@ def _tighten(rows, n: int):
     out = []
     for key, (c, g, strict) in tightest.items():
         h = math.gcd(g, c)
-        out.append((tuple(x * (g // h) for x in key) + (c // h,), strict))
+        out.append(((*(x * (g // h) for x in key), c // h), strict))
     return out
