@@ -231,6 +231,9 @@ def _latex_text(text: str) -> str:
 
 
 def to_json(d: Derivation) -> dict:
+    """Exponents as contract strings; each condition a bool at fixed rates, else its region."""
+    concrete = all(r.is_constant for r in d.rates.values())
+
     def fmt(e: Expr) -> str:
         return format_exponent(e.constant_value()) if e.is_constant else str(e)
 
@@ -265,7 +268,6 @@ def to_json(d: Derivation) -> dict:
             for q, s in d.steady.items()
         },
         "conditions": {
-            name: (not r.is_empty()) if not r.variables else str(r)
-            for name, r in d.conditions.items()
+            name: (not r.is_empty()) if concrete else str(r) for name, r in d.conditions.items()
         },
     }
