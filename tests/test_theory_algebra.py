@@ -57,26 +57,18 @@ def direct(affs: list[Affine], point) -> object:
     return max((a.evaluate(point) for a in affs), default=NEG_INF)
 
 
-# -- exact exponents ---------------------------------------------------------------------------
-@given(exponents, exponents, exponents)
-def test_exponent_max_plus_semiring_laws(a, b, c):
-    assert a + b == b + a and max(a, b) == max(b, a)
-    assert (a + b) + c == a + (b + c)
-    assert a + max(b, c) == max(a + b, a + c)
-    assert a + NEG_INF is NEG_INF
-    assert max(a, NEG_INF) == a and a + 0 == a
-
-
-# -- expressions -------------------------------------------------------------------------------
-# Several laws share one test (and its 1000 examples each under CI): hypothesis' per-example
-# overhead, not the laws, dominates the cost of this file.
-@given(exprs(2), exprs(2), exprs(2))
-def test_expr_semiring_laws_commutativity_associativity_distributivity(a, b, c):
-    assert a | b == b | a, "max is commutative"
-    assert a + b == b + a, "+ is commutative"
-    assert (a | b) | c == a | (b | c), "max is associative"
-    assert (a + b) + c == a + (b + c), "+ is associative"
+# -- exact exponents and expressions ---------------------------------------------------------
+# Several laws share one test (each still runs on every example: 1000 under CI): hypothesis'
+# per-example overhead, not the laws, dominates the cost of this file.
+@given(exprs(2), exprs(2), exprs(2), exponents, exponents, exponents)
+def test_semiring_laws_commutativity_associativity_distributivity(a, b, c, x, y, z):
+    assert a | b == b | a and max(x, y) == max(y, x), "max is commutative"
+    assert a + b == b + a and x + y == y + x, "+ is commutative"
+    assert (a | b) | c == a | (b | c) and max(max(x, y), z) == max(x, max(y, z)), "max assoc."
+    assert (a + b) + c == a + (b + c) and (x + y) + z == x + (y + z), "+ is associative"
     assert a + (b | c) == (a + b) | (a + c), "+ distributes over max"
+    assert x + max(y, z) == max(x + y, x + z), "+ distributes over max (exponents)"
+    assert x + NEG_INF is NEG_INF and max(x, NEG_INF) == x and x + 0 == x
 
 
 @given(exprs())
@@ -137,8 +129,11 @@ def test_regions_and_set_operations_agree_with_numeric_evaluation(a, op, b, s, p
     assert (r - s).contains(point) == (inr and not ins)
 
 
-@given(regions(), regions(), points())
-def test_region_equality_laws_and_canonical_printout(r, s, point):
+_one_variable = st.lists(st.tuples(affines(), st.sampled_from(["<=", "<", "=="])), max_size=3)
+
+
+@given(regions(), regions(), points(), _one_variable)
+def test_region_equality_laws_canonical_printout_and_intervals(r, s, point, constraints):
     assert r == r | (r & s), "absorption"
     assert r & s == s & r, "commutativity"
     assert ~~r == r, "double complement"
@@ -146,18 +141,15 @@ def test_region_equality_laws_and_canonical_printout(r, s, point):
     rebuilt = Region(r.pieces)
     assert str(rebuilt) == str(r), "the canonical form is a fixed point"
     assert rebuilt.contains(point) == r.contains(point)
-
-
-@given(st.lists(st.tuples(affines(), st.sampled_from(["<=", "<", "=="])), max_size=3), points())
-def test_one_variable_intervals_agree_with_membership(constraints, point):
+    # One variable: the canonical intervals agree with membership.
     x = Affine.var("x")
-    r = Region.empty()
+    line = Region.empty()
     for a, rel in constraints:
-        r = r | Region.where(Affine.make({}, a.const) + x * a.coeff("x"), rel)
+        line = line | Region.where(Affine.make({}, a.const) + x * a.coeff("x"), rel)
     value = point["x"]
     inside = any(
         (lo is None or value > lo or (lc and value == lo))
         and (hi is None or value < hi or (hc and value == hi))
-        for lo, lc, hi, hc in r.intervals("x")
+        for lo, lc, hi, hc in line.intervals("x")
     )
-    assert inside == r.contains({"x": value})
+    assert inside == line.contains({"x": value})

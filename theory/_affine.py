@@ -33,7 +33,7 @@ class Affine:
     Immutable, with its hash computed once: affine forms key the caches of every exact check.
     """
 
-    __slots__ = ("_hash", "coeffs", "const")
+    __slots__ = ("_hash", "_ints", "coeffs", "const")
     coeffs: tuple[tuple[str, Fraction], ...]
     const: Fraction
 
@@ -41,6 +41,7 @@ class Affine:
         object.__setattr__(self, "coeffs", coeffs)
         object.__setattr__(self, "const", const)
         object.__setattr__(self, "_hash", hash((coeffs, const)))
+        object.__setattr__(self, "_ints", None)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Affine is immutable")
@@ -49,6 +50,8 @@ class Affine:
         return (Affine, (self.coeffs, self.const))
 
     def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
         if not isinstance(other, Affine):
             return NotImplemented
         same = self.coeffs == other.coeffs and self.const == other.const
@@ -89,6 +92,11 @@ class Affine:
             return Affine(self.coeffs, self.const + Fraction(other))
         if not isinstance(other, Affine):
             return NotImplemented
+        # Fast paths: a constant on either side keeps the other's (sorted, non-zero) slope.
+        if not other.coeffs:
+            return Affine(self.coeffs, self.const + other.const)
+        if not self.coeffs:
+            return Affine(other.coeffs, self.const + other.const)
         merged = dict(self.coeffs)
         for key, value in other.coeffs:
             merged[key] = merged.get(key, Fraction(0)) + value
@@ -112,6 +120,8 @@ class Affine:
     def __mul__(self, factor: object) -> Affine:
         if not isinstance(factor, Rational):
             return NotImplemented
+        if factor == 1:
+            return self
         factor = Fraction(factor)
         if factor == 0:
             return Affine((), Fraction(0))
@@ -128,6 +138,15 @@ class Affine:
 
     def evaluate(self, point: Mapping[str, Rational]) -> Fraction:
         return self.const + sum((v * Fraction(point[k]) for k, v in self.coeffs), Fraction(0))
+
+    def integer_form(self) -> tuple[dict[str, int], int]:
+        """This form scaled by a positive integer so every coefficient is an int (computed once:
+        exact checks run on ints, which are far faster than Fractions)."""
+        if self._ints is None:
+            den = math.lcm(self.const.denominator, *(v.denominator for _, v in self.coeffs))
+            ints = ({k: int(v * den) for k, v in self.coeffs}, int(self.const * den))
+            object.__setattr__(self, "_ints", ints)
+        return self._ints
 
     def normalized(self) -> Affine:
         """Scaled by a positive factor so the first coefficient is ±1 (a canonical direction)."""
@@ -166,19 +185,12 @@ def feasible(constraints: Iterable[tuple[Affine, Strictness]]) -> bool:
     >>> feasible([(x + y, "<="), (-x, "<"), (-y, "<=")])   # x + y <= 0, x > 0, y >= 0
     False
     """
-    forms = [(_integer_form(f), kind == "<") for f, kind in constraints]
+    forms = [(f.integer_form(), kind == "<") for f, kind in constraints]
     names = sorted({k for (coeffs, _), _ in forms for k in coeffs})
     rows = frozenset(
         ((*(coeffs.get(n, 0) for n in names), const), strict) for (coeffs, const), strict in forms
     )
     return _feasible_rows(rows, len(names))
-
-
-@functools.lru_cache(maxsize=65536)
-def _integer_form(f: Affine) -> tuple[dict[str, int], int]:
-    """f scaled by a positive integer so every coefficient is an int (ints are far faster)."""
-    den = math.lcm(f.const.denominator, *(v.denominator for _, v in f.coeffs))
-    return {k: int(v * den) for k, v in f.coeffs}, int(f.const * den)
 
 
 @functools.lru_cache(maxsize=65536)

@@ -156,9 +156,10 @@ class Recursion:
         return Step(0, MappingProxyType({q: env[q] for q in self.order}), tuple(trace))
 
     def _inputs(self, quantity: str, env: Mapping[str, Expr]) -> tuple[tuple[str, Expr], ...]:
-        rule = self.rule(quantity)
-        values = {**self.bound, **env}
-        return tuple((v, values[v]) for v in sorted(rule.variables) if v in values)
+        names = sorted(self.rule(quantity).variables)
+        return tuple(
+            (v, env[v] if v in env else self.bound[v]) for v in names if v in env or v in self.bound
+        )
 
     def advance(self, prev: Step) -> Step:
         t = prev.t + 1
