@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from theory import NEG_INF, ExponentError, Expr, Region, compare
+from theory import NEG_INF, ExponentError, Expr, Region, compare, parse_expr
 from theory._affine import Affine
 from theory._expr import Term
 
@@ -105,6 +105,7 @@ def test_expr_operations_and_substitution_agree_with_numeric_evaluation(a, b, po
     assert (a | b).evaluate(point) == max(va, vb)
     assert (a + b).evaluate(point) == va + vb
     assert (2 * a).evaluate(point) == (NEG_INF if va is NEG_INF else 2 * va)
+    assert parse_expr(str(a)) == a, "the printout reads back"
     if any(t.affine.coeff("x") < 0 for t in a.terms) and len(b.terms) != 1:
         # -max(...) is a min and -(-inf) is +inf: neither is an exponent max.
         with pytest.raises(ExponentError):

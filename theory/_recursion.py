@@ -17,8 +17,8 @@ and the exact region of rates where it grows without bound in t.
 >>> toy = Recursion(
 ...     name="toy",
 ...     rates=("eta",),
-...     increments={"u": eta + Expr.symbol("v"), "v": eta + Expr.symbol("u")},
-...     derived={"w": Expr.symbol("u") + Expr.symbol("v")},
+...     increments={"u": eta + Expr.symbol("v"), "v": "eta + u"},  # an Expr, or text
+...     derived={"w": "u + v"},
 ... )
 >>> steady = toy.steady_state({"u": 0, "v": "-inf"})
 >>> print(steady["v"].value, "| grows where", steady["v"].growing)
@@ -36,6 +36,7 @@ from typing import NamedTuple
 from theory._affine import Affine
 from theory._exponent import ExponentError
 from theory._expr import Expr, Term
+from theory._parse import parse_expr
 from theory._region import Region
 
 __all__ = ["Recursion", "Steady", "Step", "TraceLine"]
@@ -87,8 +88,13 @@ class Recursion:
     bound: Mapping[str, Expr] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "increments", MappingProxyType(dict(self.increments)))
-        object.__setattr__(self, "derived", MappingProxyType(dict(self.derived)))
+        # Formulas may be given as text ("eta_A + 1 + support(B)"): see theory.parse_expr.
+        for name in ("increments", "derived"):
+            exprs = {
+                k: parse_expr(v) if isinstance(v, str) else v
+                for k, v in getattr(self, name).items()
+            }
+            object.__setattr__(self, name, MappingProxyType(exprs))
         object.__setattr__(self, "bound", MappingProxyType(dict(self.bound)))
         if not self.order:
             object.__setattr__(self, "order", (*self.increments, *self.derived))
