@@ -8,12 +8,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from toymodels import TrainConfig, _data, _models, train_grid
 from toymodels.errors import UsageError
 from toymodels.train import (
     LAYER_METRICS,
     LINEAR_METRICS,
+    _chunks,
     _layer_run,
     _layer_setup,
     _StepConfig,
@@ -226,3 +229,15 @@ def test_init_aliases_are_normalized():
 def test_bad_rates_or_seeds_are_usage_errors(eta_A, eta_B, seeds):
     with pytest.raises(UsageError):
         train_grid(CONFIGS["linear"], eta_A, eta_B, seeds)
+
+
+@given(
+    n_rates=st.integers(1, 7), n_seeds=st.integers(1, 4), chunk_size=st.none() | st.integers(1, 30)
+)
+def test_chunks_cover_every_run_in_calls_of_one_shape(n_rates, n_seeds, chunk_size):
+    chunks = list(_chunks(n_rates, n_seeds, chunk_size))
+    covered = {(s, l) for seeds, rates in chunks for s in seeds for l in rates}
+    assert covered == {(s, l) for s in range(n_seeds) for l in range(n_rates)}
+    assert len({(len(seeds), len(rates)) for seeds, rates in chunks}) == 1
+    if chunk_size is not None:
+        assert all(len(seeds) * len(rates) <= chunk_size for seeds, rates in chunks)
