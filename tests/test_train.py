@@ -161,9 +161,9 @@ def test_initial_loss_is_the_papers_model_at_the_seeds_initialization():
 
 def test_linear_first_gradient_step_by_hand():
     """Init[B] (a₀ = 0): one GD step gives a₁ = η_a b₀ x, so f₁ = η_a b₀² ‖x‖²."""
-    config = dataclasses.replace(CONFIGS["linear"], init="B", width=64)
+    config = dataclasses.replace(CONFIGS["linear"], init="B")
     result = train_grid(config, [1e-3], [0.5], [0])
-    x = _data.linear_data(0, width=64).x_train[0]
+    x = _data.linear_data(0, width=16).x_train[0]
     b0 = result.metrics["b"][0, 0, 0]
     expected = 1e-3 * b0**2 * float(x @ x)
     assert result.metrics["f"][0, 0, 1] == pytest.approx(expected, rel=1e-5)
