@@ -122,8 +122,8 @@ def check_cell(widths, rms, predicted, *, quantity: str, step: int, tolerance: f
     cell = {"quantity": quantity, "step": step, "predicted": predicted}
     finite = np.isfinite(rms).all(axis=1)
     if not finite.all():
-        where = ", ".join(str(int(w)) for w in np.asarray(widths)[~finite])
-        note = f"{NOTE_DIVERGED} at n = {where}"
+        bad = np.asarray(widths)[~finite]
+        note = f"{NOTE_DIVERGED} at {bad.size} of {finite.size} widths, from n = {int(bad.min())}"
         return GammaCheck(**cell, measured=None, ci=None, passed=False, note=note)
     is_zero = rms == 0.0
     if predicted == theory.NEG_INF:
