@@ -22,6 +22,7 @@ from theory._exponent import (
 )
 from theory._expr import Expr, Term
 from theory._models import CONDITIONS, INITS, MODELS, Model, canonical_init, canonical_model
+from theory._parse import parse_expr
 from theory._predict import (
     Derivation,
     Prediction,
@@ -32,6 +33,7 @@ from theory._predict import (
 )
 from theory._recursion import Recursion, Steady, Step, TraceLine
 from theory._region import Constraint, Polyhedron, Region, compare
+from theory._report import headline_report
 
 __version__ = "0.1.0"
 
@@ -61,7 +63,9 @@ __all__ = [
     "compare",
     "derive",
     "format_exponent",
+    "headline_report",
     "parse_exponent",
+    "parse_expr",
     "predict",
     "predicted_rate_exponent",
     "region",
