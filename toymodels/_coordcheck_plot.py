@@ -8,6 +8,8 @@ whether it was.
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 
 import theory
@@ -79,6 +81,8 @@ def plot_coordcheck(report: CoordCheckReport, path) -> None:
             label = f"pred {theory.format_exponent(check.predicted)}"
             if check.measured is not None:
                 label += f"\nmeas {check.measured:+.2f}"
+            elif check.note:  # e.g. some runs diverged: say so on the panel
+                label += "\n" + textwrap.fill(check.note, 28)
             ax.text(
                 0.03,
                 0.97,
