@@ -213,8 +213,21 @@ def test_measurement_rejects_misshapen_arrays():
         WidthMeasurement(widths=WIDTHS, seeds=SEEDS, rms={"B": np.zeros((7, 3, 2))})
 
 
-def test_plot_draws_every_panel(tmp_path):
-    report = make_report(TRAJECTORY, true_measurement())
-    path = tmp_path / "coordcheck.png"
+def diverged_measurement():
+    rms = true_measurement()
+    rms["Z_A"] = rms["Z_A"].copy()
+    rms["Z_A"][4:, 1, 2] = np.nan  # one seed diverged at the three largest widths
+    return rms
+
+
+@pytest.mark.parametrize(
+    "measurement", [true_measurement, diverged_measurement], ids=["passing", "diverged"]
+)
+def test_plot_draws_every_panel(measurement, tmp_path):
+    report = make_report(TRAJECTORY, measurement())
+    path = tmp_path / "coordcheck.svg"
     plot_coordcheck(report, path)
-    assert path.stat().st_size > 10_000
+    svg = path.read_text()
+    for check in report.checks:
+        assert f"{check.quantity}, t = {check.step}" in svg
+    assert ("FAIL" in svg) != report.passed
