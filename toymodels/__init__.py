@@ -12,6 +12,8 @@ from toymodels._models import (
     teacher_student,
 )
 from toymodels._optim import lora_optimizer, lora_plus_rates, scale_by_lora_rates
+from toymodels._store import load_results
+from toymodels._sweep import SweepConfig, run_sweep
 from toymodels.train import TrainConfig, TrainResult, train_grid
 
 __version__ = "0.1.0"
@@ -22,14 +24,17 @@ __all__ = [
     "LinearParams",
     "Lora",
     "Student",
+    "SweepConfig",
     "TrainConfig",
     "TrainResult",
     "linear",
     "linear_data",
+    "load_results",
     "lora_layer",
     "lora_mlp",
     "lora_optimizer",
     "lora_plus_rates",
+    "run_sweep",
     "scale_by_lora_rates",
     "sine_data",
     "teacher_student",

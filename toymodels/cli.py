@@ -1,0 +1,96 @@
+"""`lora-sweep`: the command line of the toy models.
+
+Every subcommand lives in its own module, listed once in :data:`SUBCOMMAND_MODULES`. A module
+exposes
+
+- ``add_parser(subparsers)``: adds one or more parsers with ``subparsers.add_parser(name, ...)``;
+- ``run(args) -> int``: runs the parsed command and returns the exit code.
+
+Adding a subcommand is one line here. Modules are imported when the CLI starts, so keep heavy
+imports (JAX, xarray) inside ``run``: ``lora-sweep --help`` and argument errors stay fast.
+
+Bad input anywhere (a :class:`~toymodels.errors.UsageError`, or a malformed exponent from
+``theory.parse_exponent``) prints one line ``lora-sweep: error: ...`` on stderr and exits 2.
+
+>>> main(["--help"])  # doctest: +ELLIPSIS
+usage: lora-sweep ...
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from toymodels.errors import UsageError
+
+PROG = "lora-sweep"
+
+#: The modules that add subcommands, in the order `lora-sweep --help` lists them.
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "toymodels._cmd_sweeps",  # run, figure2, figure3, heatmap, summary
+    "toymodels._cmd_coordcheck",  # coordcheck
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line (`lora-sweep: error: ...`), exit code 2."""
+
+    def error(self, message: str):
+        raise UsageError(message)
+
+
+def _bad_input_types() -> tuple[type[BaseException], ...]:
+    # theory.ExponentError (a ValueError for malformed exponents) exists once `theory` lands.
+    kinds: list[type[BaseException]] = [UsageError]
+    try:
+        from theory import ExponentError
+    except ImportError:
+        pass
+    else:
+        kinds.append(ExponentError)
+    return tuple(kinds)
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
+    """The top-level parser and a map from each subcommand name to the module that runs it."""
+    parser = _Parser(
+        prog=PROG,
+        description="Width sweeps of the LoRA toy models (LoRA+ and Init[A]/Init[B] papers).",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    owners: dict[str, object] = {}
+    for name in SUBCOMMAND_MODULES:
+        module = importlib.import_module(name)
+        before = set(subparsers.choices)
+        module.add_parser(subparsers)
+        for command in set(subparsers.choices) - before:
+            owners[command] = module
+    return parser, owners
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run `lora-sweep` with ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
+    bad_input = _bad_input_types()
+    try:
+        parser, owners = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exit_:  # --help and --version exit through argparse
+            return int(exit_.code or 0)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        return int(owners[args.command].run(args))
+    except bad_input as error:
+        message = " ".join(str(error).split()) or type(error).__name__
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
