@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 
 from toymodels import _store
-from toymodels._sweep import SweepConfig
+from toymodels._sweep import SweepConfig, empty_results
 from toymodels.errors import UsageError
 
 CONFIG = SweepConfig.scaled_rates(
@@ -20,17 +20,7 @@ CONFIG = SweepConfig.scaled_rates(
 
 
 def empty_dataset(config=CONFIG):
-    eta_A, eta_B = config.rate_coords()
-    return _store.new_dataset(
-        config.to_json(),
-        inits=config.inits,
-        widths=config.widths,
-        seeds=config.seeds,
-        steps=config.steps,
-        eta_A=eta_A,
-        eta_B=eta_B,
-        metric_names=["train_loss"],
-    )
+    return empty_results(config, ["train_loss"])
 
 
 def test_config_survives_the_json_round_trip():
