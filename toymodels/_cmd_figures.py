@@ -1,0 +1,131 @@
+"""`lora-sweep figures`: the papers' figures (PNG + PDF) and the claims table from results files.
+
+    lora-sweep figures --results results/ --out figures/ --claims
+
+reads ``figure2.nc``, ``figure3.nc`` and ``heatmap.nc`` from ``--results`` (or the files named by
+``--figure2/--figure3/--heatmap``), draws every figure their data allows, and with ``--claims``
+prints the claims table of theory-notes §5 checked against them. Nothing is drawn or claimed for a
+store that was not given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from toymodels.errors import UsageError
+
+#: Output file stems, by figure. The stems are the names under figures/ and in docs/reproduction.md.
+FIGURE_STEMS = {
+    "figure2": ("init_fig2_optimal_lr",),
+    "figure3": ("init_fig3_feature_norms",),
+    "heatmap": ("loraplus_fig2_heatmaps", "loraplus_fig2_curves"),
+}
+STORES = tuple(FIGURE_STEMS)
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "figures",
+        help="draw the papers' figures (PNG + PDF) and check their claims from results files",
+        description=__doc__.split("\n\n")[0],
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        metavar="DIR",
+        help="folder holding figure2.nc, figure3.nc and/or heatmap.nc",
+    )
+    for store in STORES:
+        parser.add_argument(
+            f"--{store}",
+            type=Path,
+            metavar="FILE",
+            help=f"the {store} results file (overrides --results)",
+        )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("figures"),
+        metavar="DIR",
+        help="where the PNG and PDF files go (default: figures/)",
+    )
+    parser.add_argument(
+        "--claims", action="store_true", help="print the claims table checked against the results"
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object (files written, claims) instead of text",
+    )
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
+def resolve_stores(args: argparse.Namespace) -> dict[str, Path]:
+    """The results file of each store that was asked for (explicitly or found in ``--results``)."""
+    paths: dict[str, Path] = {}
+    if args.results is not None and not args.results.is_dir():
+        raise UsageError(f"--results {args.results}: not a folder")
+    for store in STORES:
+        explicit = getattr(args, store)
+        if explicit is not None:
+            if not explicit.is_file():
+                raise UsageError(f"--{store} {explicit}: no such file")
+            paths[store] = explicit
+        elif args.results is not None and (args.results / f"{store}.nc").is_file():
+            paths[store] = args.results / f"{store}.nc"
+    if not paths:
+        raise UsageError("no results to plot: give --results DIR or --figure2/--figure3/--heatmap")
+    return paths
+
+
+def load_store(path: Path):
+    """Open one results file; a file xarray cannot read is bad input, not a traceback."""
+    import xarray as xr
+
+    try:
+        return xr.load_dataset(path)
+    except (OSError, ValueError, TypeError) as err:
+        raise UsageError(f"{path}: not a readable results file ({err})") from None
+
+
+def make_figures(stores: dict, out: Path) -> list[Path]:
+    """Draw every figure the given stores allow; returns the files written (PNG, PDF pairs)."""
+    from toymodels import _figures as figures
+
+    draw = {
+        "init_fig2_optimal_lr": lambda: figures.plot_optimal_rates(stores["figure2"]),
+        "init_fig3_feature_norms": lambda: figures.plot_feature_norms(stores["figure3"]),
+        "loraplus_fig2_heatmaps": lambda: figures.plot_rate_heatmaps(stores["heatmap"]),
+        "loraplus_fig2_curves": lambda: figures.plot_loss_curves(stores["heatmap"]),
+    }
+    written: list[Path] = []
+    for store in STORES:
+        if store in stores:
+            for stem in FIGURE_STEMS[store]:
+                written.extend(figures.save_figure(draw[stem](), out / stem))
+    return written
+
+
+def run(args: argparse.Namespace) -> int:
+    from toymodels._claims import check_claims, claims_table
+
+    stores = {name: load_store(path) for name, path in resolve_stores(args).items()}
+    written = make_figures(stores, args.out)
+    checks = check_claims(**stores) if args.claims or args.json else ()
+    if args.json:
+        json.dump(
+            {"written": [str(p) for p in written], "claims": [c.as_dict() for c in checks]},
+            sys.stdout,
+            indent=2,
+        )
+        print()
+    elif not args.quiet:
+        for path in written:
+            print(f"wrote {path}")
+        if args.claims:
+            print()
+            print(claims_table(checks))
+    return 0
