@@ -1,3 +1,68 @@
-"""Exact γ-exponent calculus for the width-scaling theory of LoRA (pure Python, no JAX)."""
+"""Exact γ-exponent calculus for the width-scaling theory of LoRA (pure Python, no JAX).
+
+Exponents are exact (``fractions.Fraction`` or ``NEG_INF``); expressions in the rate exponents are
+tropical polynomials (``Expr``); conditions on them are exact regions (``Region``); the papers'
+recursions are ``Recursion`` objects, unrolled with a derivation trace.
+
+>>> from theory import predict, predicted_rate_exponent
+>>> predict("adam", "A", eta_A=-1, eta_B=0).conditions["efficient"]
+True
+>>> predicted_rate_exponent("adam", "Init[B]")
+Fraction(-1, 1)
+"""
+
+from theory._exponent import (
+    GROWING,
+    NEG_INF,
+    Exponent,
+    ExponentError,
+    NegInf,
+    format_exponent,
+    parse_exponent,
+)
+from theory._expr import Expr, Term
+from theory._models import CONDITIONS, INITS, MODELS, Model, canonical_init, canonical_model
+from theory._predict import (
+    Derivation,
+    Prediction,
+    derive,
+    predict,
+    predicted_rate_exponent,
+    region,
+)
+from theory._recursion import Recursion, Steady, Step, TraceLine
+from theory._region import Constraint, Polyhedron, Region, compare
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "CONDITIONS",
+    "GROWING",
+    "INITS",
+    "MODELS",
+    "NEG_INF",
+    "Constraint",
+    "Derivation",
+    "Exponent",
+    "ExponentError",
+    "Expr",
+    "Model",
+    "NegInf",
+    "Polyhedron",
+    "Prediction",
+    "Recursion",
+    "Region",
+    "Steady",
+    "Step",
+    "Term",
+    "TraceLine",
+    "canonical_init",
+    "canonical_model",
+    "compare",
+    "derive",
+    "format_exponent",
+    "parse_exponent",
+    "predict",
+    "predicted_rate_exponent",
+    "region",
+]
