@@ -10,7 +10,6 @@ preset and device its data came from, so a quick-preset figure can never pass fo
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import matplotlib
@@ -26,6 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+import theory
 from theory.style import INIT_COLORS, OKABE_ITO, REFERENCE_STYLES
 from toymodels import _figure_data as data
 from toymodels.fit import fit_power_law
@@ -57,10 +57,8 @@ def _width_axis(ax, widths) -> None:
 
 
 def predicted_rate_exponent(init: str):
-    """The theory's exponent c of η* = Θ(n^c) for the Adam layer, via ``theory``."""
-    from theory import predicted_rate_exponent as predict
-
-    return predict("adam", init)
+    """The theory's exponent c of η* = Θ(n^c) for the Adam layer (the teacher-student model)."""
+    return theory.predicted_rate_exponent("adam", init)
 
 
 def plot_optimal_rates(results: xr.Dataset, *, loss: str = "train_loss") -> Figure:
@@ -94,8 +92,7 @@ def plot_optimal_rates(results: xr.Dataset, *, loss: str = "train_loss") -> Figu
             label += (
                 f": $\\eta^* \\propto n^{{{fit.exponent:.2f}}}$ [{fit.ci[0]:.2f}, {fit.ci[1]:.2f}]"
             )
-            with contextlib.suppress(ImportError):  # TODO(merge theory): drop the guard
-                label += f" (theory $n^{{{predicted_rate_exponent(init)}}}$)"
+            label += f" (theory $n^{{{predicted_rate_exponent(init)}}}$)"
         ax.plot(widths[ok], eta[ok], "-", color=color, lw=1.6, label=label)
         edge = opt.at_grid_edge.sel(init=init).values & ok
         ax.plot(widths[ok & ~edge], eta[ok & ~edge], "o", color=color, ms=6)

@@ -1,0 +1,145 @@
+"""The reproduction as one workflow: theory verdicts, sweeps, figures, fitted exponents, claims.
+
+`make demo` (quick presets) and the notebooks (``LORA_QUICK=1`` for quick, the ``paper`` presets
+otherwise) call these functions; no logic lives in notebook cells.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import theory
+
+#: The papers' headline cases: (model, init, γ[η_A], γ[η_B], where the paper states the verdict).
+HEADLINE_CASES = (
+    ("adam", "A", "-1/2", "-1/2", "Init Thm 1: feature learning, efficient, internally unstable"),
+    ("adam", "A", "-1", "-1", "Init Thm 1: stable, no feature learning"),
+    ("adam", "B", "-1", "-1", "Init Thm 2: feature learning, not efficient"),
+    ("adam", "B", "-1/2", "-1/2", "Init Thm 2: unstable"),
+    ("adam", "A", "-1", "0", "LoRA+ Thm 1: efficient"),
+    ("adam", "B", "-1", "0", "LoRA+ Thm 1: efficient"),
+    ("gd-linear", "A", "-1/2", "-1/2", "LoRA+ Prop 1: equal rates not efficient"),
+    ("gd-linear", "A", "-1", "0", "LoRA+ Prop 2: efficient"),
+)
+VERDICT_COLUMNS = ("stable", "feature_learning", "efficient", "internal_instability")
+
+
+def quick_mode() -> bool:
+    """Whether ``LORA_QUICK`` selects the quick presets (any value but "", "0", "false")."""
+    return os.environ.get("LORA_QUICK", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def theory_verdicts_table() -> str:
+    """The calculator's verdicts for :data:`HEADLINE_CASES`, as a Markdown table.
+
+    >>> print(theory_verdicts_table().splitlines()[2])  # doctest: +NORMALIZE_WHITESPACE
+    | adam | Init[A] | -1/2 | -1/2 | yes | yes | yes | yes | Init Thm 1: ...
+    """
+    header = ["model", "init", "γ[η_A]", "γ[η_B]", *VERDICT_COLUMNS, "paper"]
+    rows = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for model, init, c_A, c_B, paper in HEADLINE_CASES:
+        prediction = theory.predict(model, init, eta_A=c_A, eta_B=c_B)
+        verdicts = ["yes" if prediction.conditions[c] else "no" for c in VERDICT_COLUMNS]
+        rows.append(
+            f"| {model} | Init[{init}] | {c_A} | {c_B} | " + " | ".join(verdicts) + f" | {paper} |"
+        )
+    return "\n".join(rows)
+
+
+def preset() -> str:
+    """``quick`` under ``LORA_QUICK=1``, else ``paper``."""
+    return "quick" if quick_mode() else "paper"
+
+
+def project_root() -> Path:
+    """The nearest folder at or above the working directory holding ``pyproject.toml``.
+
+    Notebooks run in ``notebooks/``; this puts their results and figures beside the package.
+    """
+    here = Path.cwd().resolve()
+    return next((p for p in (here, *here.parents) if (p / "pyproject.toml").is_file()), here)
+
+
+def results_dir() -> Path:
+    """``LORA_RESULTS``, else ``results/`` (paper) or ``demo-output/results/`` (quick).
+
+    Quick and paper runs never share a folder: a quick file must not pass for a paper one.
+    """
+    if os.environ.get("LORA_RESULTS"):
+        return Path(os.environ["LORA_RESULTS"])
+    root = project_root()
+    return root / "results" if preset() == "paper" else root / "demo-output" / "results"
+
+
+def figures_dir() -> Path:
+    """``LORA_FIGURES``, else ``figures/`` (paper) or ``demo-output/`` (quick)."""
+    if os.environ.get("LORA_FIGURES"):
+        return Path(os.environ["LORA_FIGURES"])
+    root = project_root()
+    return root / "figures" if preset() == "paper" else root / "demo-output"
+
+
+def sweep(experiment: str, preset_name: str | None = None, *, quiet: bool = True):
+    """Run (or resume) ``lora-sweep EXPERIMENT --preset P`` into :func:`results_dir`; load it.
+
+    Finished cells are skipped, so on finished results this only loads the file.
+    """
+    from toymodels import cli
+    from toymodels._cmd_figures import load_store
+
+    preset_name = preset_name or preset()
+    folder = results_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{experiment}.nc"
+    argv = [experiment, "--preset", preset_name, "--out", str(path)]
+    if experiment == "figure3":
+        argv += ["--from", str(folder / "figure2.nc")]
+    code = cli.main([*argv, *(["--quiet"] if quiet else [])])
+    if code != 0:
+        raise RuntimeError(f"`lora-sweep {' '.join(argv)}` exited with code {code}")
+    return load_store(path)
+
+
+def describe(results) -> str:
+    """One line: what a results store holds (experiment, preset, device, widths, rates, seeds)."""
+    from toymodels._figure_data import provenance
+
+    sizes = ", ".join(
+        f"{d} {results.sizes[d]}"
+        for d in ("init", "width", "lr", "seed", "step")
+        if d in results.sizes
+    )
+    widths = ", ".join(str(int(w)) for w in results.width.values) if "width" in results else ""
+    return f"{provenance(results)} · {sizes} · widths {widths}"
+
+
+def exponent_table(figure2, *, loss: str = "train_loss") -> str:
+    """Fitted exponent of η*(n) per init (all widths; n >= 2^9) beside the theory's (Markdown)."""
+    import numpy as np
+
+    from toymodels._claims import LARGE_WIDTH
+    from toymodels._figure_data import optimal_rates
+    from toymodels.fit import fit_power_law
+
+    opt = optimal_rates(figure2, loss)
+    widths = opt.eta.width.values
+    rows = [
+        "| init | fitted exponent (all widths) | fitted exponent (n >= 2^9) | theory |",
+        "| --- | --- | --- | --- |",
+    ]
+    for init in (str(i) for i in opt.eta.init.values):
+        eta = opt.eta.sel(init=init).values
+        cells = []
+        for use in (np.ones(widths.size, bool), widths >= LARGE_WIDTH):
+            ok = use & np.isfinite(eta)
+            if np.unique(widths[ok]).size < 2:
+                cells.append("fewer than 2 widths")
+                continue
+            fit = fit_power_law(widths[ok], eta[ok])
+            cells.append(
+                f"{fit.exponent:.3f} [{fit.ci[0]:.2f}, {fit.ci[1]:.2f}] ({fit.n_points} widths)"
+            )
+        predicted = theory.format_exponent(theory.predicted_rate_exponent("adam", init))
+        rows.append(f"| Init[{init}] | {cells[0]} | {cells[1]} | {predicted} |")
+    return "\n".join(rows)

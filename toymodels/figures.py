@@ -1,0 +1,73 @@
+"""The reproduction of the papers' figures and claims: plots, claims checker, workflow.
+
+>>> from toymodels import figures
+>>> print(figures.claims_table(figures.check_claims())[:40])
+| claim | paper says | our data | verdict
+"""
+
+from toymodels._claims import (
+    CLAIMS_E1,
+    CLAIMS_E2,
+    NO_DATA,
+    NOT,
+    PARTLY,
+    REPRODUCED,
+    ClaimCheck,
+    check_claims,
+    check_init_paper,
+    check_loraplus,
+    claims_table,
+)
+from toymodels._figure_data import optimal_rates, provenance
+from toymodels._figures import (
+    INIT_LABELS,
+    plot_feature_norms,
+    plot_loss_curves,
+    plot_optimal_rates,
+    plot_rate_heatmaps,
+    save_figure,
+)
+from toymodels._reproduce import (
+    HEADLINE_CASES,
+    describe,
+    exponent_table,
+    figures_dir,
+    preset,
+    project_root,
+    quick_mode,
+    results_dir,
+    sweep,
+    theory_verdicts_table,
+)
+
+__all__ = [
+    "CLAIMS_E1",
+    "CLAIMS_E2",
+    "HEADLINE_CASES",
+    "INIT_LABELS",
+    "NOT",
+    "NO_DATA",
+    "PARTLY",
+    "REPRODUCED",
+    "ClaimCheck",
+    "check_claims",
+    "check_init_paper",
+    "check_loraplus",
+    "claims_table",
+    "describe",
+    "exponent_table",
+    "figures_dir",
+    "optimal_rates",
+    "plot_feature_norms",
+    "plot_loss_curves",
+    "plot_optimal_rates",
+    "plot_rate_heatmaps",
+    "preset",
+    "project_root",
+    "provenance",
+    "quick_mode",
+    "results_dir",
+    "save_figure",
+    "sweep",
+    "theory_verdicts_table",
+]
