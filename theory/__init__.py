@@ -32,6 +32,7 @@ from theory._predict import (
 )
 from theory._recursion import Recursion, Steady, Step, TraceLine
 from theory._region import Constraint, Polyhedron, Region, compare
+from theory._report import headline_report
 
 __version__ = "0.1.0"
 
@@ -61,6 +62,7 @@ __all__ = [
     "compare",
     "derive",
     "format_exponent",
+    "headline_report",
     "parse_exponent",
     "predict",
     "predicted_rate_exponent",

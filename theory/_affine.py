@@ -112,14 +112,16 @@ class Affine(NamedTuple):
     def __repr__(self) -> str:
         return f"Affine({self.format()!r})"
 
-    def format(self, names: Mapping[str, str] | None = None, *, const: bool = True) -> str:
+    def format(
+        self, names: Mapping[str, str] | None = None, *, const: bool = True, times: str = "*"
+    ) -> str:
         """``2*eta_A - eta_B + 1``; ``names`` renames variables (e.g. for LaTeX)."""
         parts: list[str] = []
         for key, value in self.coeffs:
             name = names.get(key, key) if names else key
             sign = "-" if value < 0 else "+"
             mag = abs(value)
-            body = name if mag == 1 else f"{_fmt(mag)}*{name}"
+            body = name if mag == 1 else f"{_fmt(mag)}{times}{name}"
             parts.append(f"{sign} {body}")
         if const and (self.const != 0 or not parts):
             parts.append(f"{'-' if self.const < 0 else '+'} {_fmt(abs(self.const))}")

@@ -41,10 +41,17 @@ __all__ = ["Recursion", "Steady", "Step", "TraceLine"]
 
 
 class TraceLine(NamedTuple):
-    """One rule applied at one step: ``quantity = rule``, evaluated to ``value``."""
+    """One rule applied at step ``t``: ``quantity = rule``, with the rule's inputs and the result.
+
+    ``rule`` is the formula as stated (symbolic rates, variables named as in the recursion: for an
+    increment, the states are those of step t − 1); ``inputs`` maps each of its variables to the
+    value used at this step; ``value`` is the canonical result.
+    """
 
     quantity: str
-    rule: str  # the formula, in the recursion's variables
+    t: int
+    rule: Expr | None  # None for an initial value
+    inputs: tuple[tuple[str, Expr], ...]
     value: Expr
     note: str = ""
 
@@ -75,10 +82,13 @@ class Recursion:
     derived: Mapping[str, Expr] = field(default_factory=dict)
     order: tuple[str, ...] = ()  # display order of quantity names (default: states, derived)
     notes: Mapping[str, str] = field(default_factory=dict)  # why each rule holds (for traces)
+    source: Recursion | None = field(default=None, compare=False, repr=False)
+    bound: Mapping[str, Expr] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "increments", MappingProxyType(dict(self.increments)))
         object.__setattr__(self, "derived", MappingProxyType(dict(self.derived)))
+        object.__setattr__(self, "bound", MappingProxyType(dict(self.bound)))
         if not self.order:
             object.__setattr__(self, "order", (*self.increments, *self.derived))
         states, rates = set(self.increments), set(self.rates)
@@ -102,7 +112,8 @@ class Recursion:
         return self.order
 
     def bind(self, rates: Mapping[str, object]) -> Recursion:
-        """Fix some rate exponents (exact values or expressions in other symbols)."""
+        """Fix some rate exponents (exact values or expressions in other symbols). The stated
+        formulas stay available (``source``) so that traces show the rules, not their values."""
         env = {k: Expr.lift(v) for k, v in rates.items() if k in self.rates}
         free = tuple(
             dict.fromkeys(s for r in self.rates for s in (env[r].variables if r in env else {r}))
@@ -114,23 +125,39 @@ class Recursion:
             {k: v.substitute(env) for k, v in self.derived.items()},
             self.order,
             self.notes,
+            source=self.source or self,
+            bound=MappingProxyType({**self.bound, **env}),
         )
+
+    def rule(self, quantity: str) -> Expr:
+        """The stated formula of a derived quantity or of ``Delta_<state>``."""
+        stated = self.source or self
+        if quantity.startswith("Delta_") and quantity[6:] in stated.increments:
+            return stated.increments[quantity[6:]]
+        if quantity in stated.increments:
+            return Expr.max(Expr.symbol(f"{quantity}_prev"), Expr.symbol(f"Delta_{quantity}"))
+        return stated.derived[quantity]
 
     # -- unrolling ----------------------------------------------------------------------------
     def initial(self, init: Mapping[str, object]) -> Step:
         values = {s: Expr.lift(init[s]) for s in self.states}
-        trace = [TraceLine(s, "initialization", values[s]) for s in self.states]
+        trace = [TraceLine(s, 0, None, (), values[s], "initialization") for s in self.states]
         env: dict[str, Expr] = dict(values)
         for s in self.states:
             env[f"{s}_prev"] = Expr.neg_inf()
             env[f"Delta_{s}"] = Expr.neg_inf()
         for name, expr in self.derived.items():
             uses_step = any(v.endswith("_prev") or v.startswith("Delta_") for v in expr.variables)
-            value = Expr.neg_inf() if uses_step else expr.substitute(env)
-            env[name] = value
-            note = "defined for t >= 1" if uses_step else ""
-            trace.append(TraceLine(name, str(expr), value, note))
+            env[name] = Expr.neg_inf() if uses_step else expr.substitute(env)
+            note = "an update term: defined for t >= 1" if uses_step else ""
+            inputs = () if uses_step else self._inputs(name, env)
+            trace.append(TraceLine(name, 0, self.rule(name), inputs, env[name], note))
         return Step(0, MappingProxyType({q: env[q] for q in self.order}), tuple(trace))
+
+    def _inputs(self, quantity: str, env: Mapping[str, Expr]) -> tuple[tuple[str, Expr], ...]:
+        rule = self.rule(quantity)
+        values = {**self.bound, **env}
+        return tuple((v, values[v]) for v in sorted(rule.variables) if v in values)
 
     def advance(self, prev: Step) -> Step:
         t = prev.t + 1
@@ -144,16 +171,20 @@ class Recursion:
             ]
             note = self.notes.get(s, "")
             if closed and inc.is_neg_inf:
-                why = ", ".join(f"{g}_{t - 1} = 0" for g in sorted(set(closed)))
+                why = " and ".join(f"{g}_{t - 1} = 0" for g in sorted(set(closed)))
                 note = f"{why}: the normalised gradient is exactly 0, so {s} does not move"
-            trace.append(TraceLine(f"Delta_{s}", str(self.increments[s]), inc, note))
+            inputs = self._inputs(f"Delta_{s}", old)
+            trace.append(TraceLine(f"Delta_{s}", t, self.rule(f"Delta_{s}"), inputs, inc, note))
             env[s] = old[s] | inc
             env[f"{s}_prev"] = old[s]
             env[f"Delta_{s}"] = inc
-            trace.append(TraceLine(s, f"max({s}_prev, Delta_{s})", env[s]))
+            trace.append(TraceLine(s, t, self.rule(s), self._inputs(s, env), env[s]))
         for name, expr in self.derived.items():
             env[name] = expr.substitute(env)
-            trace.append(TraceLine(name, str(expr), env[name], self.notes.get(name, "")))
+            inputs = self._inputs(name, env)
+            trace.append(
+                TraceLine(name, t, self.rule(name), inputs, env[name], self.notes.get(name, ""))
+            )
         return Step(t, MappingProxyType({q: env[q] for q in self.order}), tuple(trace))
 
     def iterate(self, init: Mapping[str, object], steps: int) -> tuple[Step, ...]:

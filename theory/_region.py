@@ -96,7 +96,30 @@ class Polyhedron(NamedTuple):
         )
 
     def format(self) -> str:
-        return ", ".join(c.format() for c in self.constraints) or "true"
+        """Constraints joined by commas; two bounds on one variable as ``-1 < eta <= -1/2``."""
+        cons = list(self.constraints)
+        by_var: dict[str, list[Constraint]] = {}
+        for c in cons:
+            if len(c.affine.coeffs) == 1 and c.rel != "==":
+                by_var.setdefault(c.affine.coeffs[0][0], []).append(c)
+        parts: list[str] = []
+        chained: set[Constraint] = set()
+        for c in cons:
+            if c in chained:
+                continue
+            group = by_var.get(c.affine.coeffs[0][0], []) if len(c.affine.coeffs) == 1 else []
+            if len(group) == 2 and c in group:
+                lower, upper = sorted(group, key=lambda g: g.affine.coeffs[0][1])  # a < 0: lower
+                name = c.affine.coeffs[0][0]
+                lo = -lower.affine.const / lower.affine.coeffs[0][1]
+                hi = -upper.affine.const / upper.affine.coeffs[0][1]
+                lo_op = "<=" if lower.rel == "<=" else "<"
+                hi_op = "<=" if upper.rel == "<=" else "<"
+                parts.append(f"{lo} {lo_op} {name} {hi_op} {hi}")
+                chained.update(group)
+            else:
+                parts.append(c.format())
+        return ", ".join(parts) or "true"
 
 
 @functools.lru_cache(maxsize=32768)

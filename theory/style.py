@@ -28,3 +28,15 @@ OKABE_ITO = (
 
 #: Line styles for the two reference slopes of the optimal-rate figure.
 REFERENCE_STYLES = MappingProxyType({"-1": ":", "-1/2": "--"})
+
+#: Regimes of the phase diagrams (``lora-gamma phase``).
+REGIME_COLORS = MappingProxyType(
+    {
+        "growing": "#CC79A7",
+        "unstable": "#E69F00",
+        "internal": "#F0E442",
+        "stable": "#56B4E9",
+        "feature_learning": "#009E73",
+        "efficient": "#000000",
+    }
+)

@@ -17,6 +17,7 @@ def main() -> int:
         # The venv's bin/ is not on PATH under `make`; look beside the interpreter first.
         where = shutil.which(name, path=os.path.dirname(sys.executable)) or shutil.which(name)
         print(f"  {name:<12} {where or '(not on PATH)'}")
+    print("\n" + __import__("theory").headline_report())
     return 0
 
 

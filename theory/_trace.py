@@ -1,0 +1,262 @@
+"""Render a ``Derivation`` as Markdown, LaTeX or JSON, in the papers' notation.
+
+Each line reads like the proofs: ``γ[Z_A^2] = max(γ[Z_A^1], γ[ΔZ_A^2]) = max(0, 1/2) = 1/2``.
+
+>>> from theory import derive
+>>> md = derive("adam", "A", eta_A="-1/2", eta_B="-1/2", steps=2).to_markdown()
+>>> print(next(line for line in md.splitlines() if line.startswith("- γ[Z_A^2]")))
+- γ[Z_A^2] = max(γ[Z_A^1], γ[ΔZ_A^2]) = max(0, 1/2) = 1/2
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Literal
+
+from theory._exponent import format_exponent
+from theory._expr import Expr, Term
+from theory._recursion import TraceLine
+
+if TYPE_CHECKING:
+    from theory._predict import Derivation
+
+__all__ = ["display", "to_json", "to_latex", "to_markdown"]
+
+Style = Literal["md", "latex"]
+
+# How each built-in quantity is written at step t, in plain Unicode and in LaTeX.
+_NAMES: Mapping[str, tuple[str, str]] = {
+    "Z_A": ("Z_A^{t}", "Z_A^{{{t}}}"),
+    "B": ("B_{t}", "B_{{{t}}}"),
+    "Z_B": ("Z_B^{t}", "Z_B^{{{t}}}"),
+    "dZ_B": ("ΔZ_B^{t}", "\\Delta Z_B^{{{t}}}"),
+    "delta1": ("δ¹_{t}", "\\delta^1_{{{t}}}"),
+    "delta2": ("δ²_{t}", "\\delta^2_{{{t}}}"),
+    "delta3": ("δ³_{t}", "\\delta^3_{{{t}}}"),
+    "b": ("b_{t}", "b_{{{t}}}"),
+    "aTx": ("a_{t}ᵀx", "a_{{{t}}}^\\top x"),
+    "f": ("f_{t}", "f_{{{t}}}"),
+}
+_RATES: Mapping[str, tuple[str, str]] = {
+    "eta_A": ("η_A", "\\eta_A"),
+    "eta_B": ("η_B", "\\eta_B"),
+    "eta": ("η", "\\eta"),
+}
+
+
+def display(variable: str, t: int, style: Style, *, increment_rule: bool = False) -> str:
+    """How a recursion variable is written at step t (``B_prev`` → B_{t−1}, ``Delta_X`` → ΔX^t)."""
+    k = 0 if style == "md" else 1
+    if variable in _RATES:
+        return _RATES[variable][k]
+    if variable.endswith("_prev"):
+        return display(variable[:-5], t - 1, style)
+    if variable.startswith("Delta_"):
+        return ("Δ" if style == "md" else "\\Delta ") + display(variable[6:], t, style)
+    if increment_rule:  # an increment's states are those of step t − 1
+        return display(variable, t - 1, style)
+    if variable in _NAMES:
+        return _NAMES[variable][k].format(t=t)
+    return f"{variable}_{t}" if style == "md" else f"\\mathrm{{{variable}}}_{{{t}}}"
+
+
+def _gamma(text: str, style: Style) -> str:
+    return f"γ[{text}]" if style == "md" else f"\\gamma[{text}]"
+
+
+def _expr(
+    e: Expr,
+    style: Style,
+    names: Mapping[str, str] | None = None,
+    gates: Mapping[str, str] | None = None,
+) -> str:
+    """An expression with renamed variables (rates as γ[η]); a gated term as ``… if B_1 ≠ 0``."""
+    if e.is_neg_inf:
+        return "-inf" if style == "md" else "-\\infty"
+    names = {**_rate_names(style), **(names or {})}
+    parts = []
+    # Previous values first, as the papers write max(γ[Z_A^{t−1}], γ[ΔZ_A^t]).
+    terms = sorted(e.terms, key=lambda t: not any(v.endswith("_prev") for v in t.affine.variables))
+    for term in terms:
+        body = term.affine.format(names, times="")
+        if term.gate:
+            neq = " ≠ 0" if style == "md" else " \\neq 0"
+            cond = ", ".join(f"{(gates or {}).get(g, g)}{neq}" for g in sorted(term.gate))
+            body = f"{body} if {cond}" if style == "md" else f"{body} \\text{{ if }} {cond}"
+            body = f"({body})" if len(e.terms) > 1 else body
+        parts.append(body)
+    if len(parts) == 1:
+        return parts[0]
+    return f"max({', '.join(parts)})" if style == "md" else f"\\max({', '.join(parts)})"
+
+
+def _rate_names(style: Style) -> dict[str, str]:
+    return {k: _gamma(v[0 if style == "md" else 1], style) for k, v in _RATES.items()}
+
+
+def _line(line: TraceLine, style: Style) -> str:
+    increment = line.quantity.startswith("Delta_")
+    lhs = _gamma(display(line.quantity, line.t, style), style)
+    value = _expr(line.value, style)
+    if line.rule is None or (line.t == 0 and not line.inputs):
+        return f"{lhs} = {value}"
+    shown = {v: display(v, line.t, style, increment_rule=increment) for v in line.rule.variables}
+    symbolic = {v: _gamma(text, style) for v, text in shown.items() if v not in _RATES}
+    rule = _expr(line.rule, style, symbolic, shown)
+    inputs = dict(line.inputs)
+    plugged_names = {v: _wrap(_expr(inputs[v], style)) for v in line.rule.variables if v in inputs}
+    # A gated term (an Adam-normalised gradient) is plugged in only where its gate is open.
+    open_terms = [
+        Term(t.affine)
+        for t in line.rule.terms
+        if all(g in inputs and not inputs[g].is_neg_inf for g in t.gate)
+    ]
+    chain = [rule]
+    if plugged_names and open_terms:
+        plugged = _expr_raw(open_terms, style, {**symbolic, **plugged_names})
+        if plugged not in chain:
+            chain.append(plugged)
+    if value not in chain:
+        chain.append(value)
+    return f"{lhs} = {' = '.join(chain)}"
+
+
+def _expr_raw(terms: list[Term], style: Style, names: Mapping[str, str]) -> str:
+    """Terms as written, without canonical simplification (to show values plugged in)."""
+    terms = sorted(terms, key=lambda t: not any(v.endswith("_prev") for v in t.affine.variables))
+    parts = [t.affine.format({**_rate_names(style), **names}, times="") for t in terms]
+    if len(parts) == 1:
+        return parts[0]
+    return f"max({', '.join(parts)})" if style == "md" else f"\\max({', '.join(parts)})"
+
+
+def _wrap(text: str) -> str:
+    if text.startswith(("max(", "\\max(")) or text in ("-inf", "-\\infty"):
+        return text
+    return f"({text})" if (" " in text or text.startswith("-")) else text
+
+
+def _title(d: Derivation) -> str:
+    rates = ", ".join(f"γ[{_RATES[k][0]}] = {_expr(v, 'md')}" for k, v in d.rates.items())
+    return f"{d.model}, Init[{d.init}], {rates}"
+
+
+def _steady_text(d: Derivation, q: str, style: Style) -> tuple[str, str]:
+    s = d.steady[q]
+    if s.growing.is_empty():
+        return _expr(s.value, style), "never"
+    if not s.growing.variables:  # fixed rates, and it grows
+        return "growing", "always"
+    return _expr(s.value, style), str(s.growing)
+
+
+def to_markdown(d: Derivation) -> str:
+    out = [f"# Derivation: {_title(d)}", ""]
+    out.append(
+        "Exponents γ[v] with v = Θ(n^γ[v]) per coordinate; γ[0] = -inf. "
+        f"Steps t = 0..{len(d.steps) - 1}."
+    )
+    for step in d.steps:
+        out += ["", f"## t = {step.t}" + (" (initialization)" if step.t == 0 else ""), ""]
+        for line in step.trace:
+            note = f"  ({line.note})" if line.note and line.note != "initialization" else ""
+            out.append(f"- {_line(line, 'md')}{note}")
+    out += [
+        "",
+        "## Steady state (t → ∞)",
+        "",
+        "| quantity | exponent | grows without bound in t where |",
+    ]
+    out.append("| --- | --- | --- |")
+    last = d.steps[-1]
+    for q in d.steady:
+        value, grows = _steady_text(d, q, "md")
+        differs = (
+            ""
+            if last.values[q] == d.steady[q].value
+            else f" (at t = {last.t}: {_expr(last.values[q], 'md')})"
+        )
+        out.append(f"| {q} | {value}{differs} | {grows} |")
+    out += ["", "## Conditions (steady state)", "", "| condition | holds where |", "| --- | --- |"]
+    for name, where in d.conditions.items():
+        out.append(f"| {name} | {_region_text(where)} |")
+    return "\n".join(out) + "\n"
+
+
+def _region_text(where) -> str:
+    if not where.variables:
+        return "always" if not where.is_empty() else "never"
+    return str(where)
+
+
+def to_latex(d: Derivation) -> str:
+    out = [f"% Derivation: {_title(d)}", "\\begin{align*}"]
+    rows = []
+    for step in d.steps:
+        rows.append(f"&\\text{{$t = {step.t}$}}")
+        for line in step.trace:
+            text = _line(line, "latex")
+            lhs, _, rhs = text.partition(" = ")
+            note = (
+                f" && \\text{{{_latex_text(line.note)}}}"
+                if line.note and line.note != "initialization"
+                else ""
+            )
+            rows.append(f"{lhs} &= {rhs}{note}")
+    out.append(" \\\\\n".join(rows))
+    out.append("\\end{align*}")
+    return "\n".join(out) + "\n"
+
+
+_LATEX_TEXT = {
+    "_": "\\_", "≠": "$\\neq$", "Θ": "$\\Theta$", "Δ": "$\\Delta$", "δ¹": "$\\delta^1$",
+    "δ²": "$\\delta^2$", "δ³": "$\\delta^3$", "η": "$\\eta$", "ᵀ": "$^\\top$", "‖": "$\\|$",
+    "²": "$^2$", "−": "-", ">=": "$\\geq$",
+}  # fmt: skip
+
+
+def _latex_text(text: str) -> str:
+    for old, new in _LATEX_TEXT.items():
+        text = text.replace(old, new)
+    return text
+
+
+def to_json(d: Derivation) -> dict:
+    def fmt(e: Expr) -> str:
+        return format_exponent(e.constant_value()) if e.is_constant else str(e)
+
+    return {
+        "model": d.model,
+        "init": d.init,
+        "rates": {k: fmt(v) for k, v in d.rates.items()},
+        "steps": [
+            {
+                "t": step.t,
+                "exponents": {q: fmt(v) for q, v in step.values.items()},
+                "trace": [
+                    {
+                        "quantity": line.quantity,
+                        "rule": None if line.rule is None else str(line.rule),
+                        "inputs": {k: fmt(v) for k, v in line.inputs},
+                        "value": fmt(line.value),
+                        "note": line.note,
+                    }
+                    for line in step.trace
+                ],
+            }
+            for step in d.steps
+        ],
+        "steady": {
+            q: {
+                "exponent": "growing"
+                if not s.growing.is_empty() and not s.growing.variables
+                else fmt(s.value),
+                "growing_where": _region_text(s.growing),
+            }
+            for q, s in d.steady.items()
+        },
+        "conditions": {
+            name: (not r.is_empty()) if not r.variables else str(r)
+            for name, r in d.conditions.items()
+        },
+    }

@@ -1,0 +1,213 @@
+"""``lora-gamma``: the exact γ-exponent calculator on the command line.
+
+    lora-gamma derive --model adam --init A [--eta Q | --eta-A Q --eta-B Q] [--steps T]
+                      [--format md|latex|json]
+    lora-gamma point  --model adam --init A (--eta Q | --eta-A Q --eta-B Q) [--json]
+    lora-gamma region --model adam --init A --condition C [--condition C ...] [--equal-rates]
+                      [--json]
+    lora-gamma phase  --model adam --out phase.png
+
+Bad input (a malformed exponent, an unknown model, init or condition, a missing rate) prints one
+line on stderr and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from theory._exponent import ExponentError, format_exponent, parse_exponent
+from theory._models import CONDITIONS, MODELS, canonical_condition, canonical_init, canonical_model
+from theory._predict import EQUAL_RATE, derive, predict, region
+
+__all__ = ["main"]
+
+PROG = "lora-gamma"
+_RATE_FLAGS = ("--eta", "--eta-A", "--eta-B")
+_PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+class _UsageError(Exception):
+    """Bad command-line input: reported as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, no usage dump
+        raise _UsageError(message)
+
+
+def _typed(convert, what: str):
+    def parse(text: str):
+        try:
+            return convert(text)
+        except ExponentError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    parse.__name__ = what
+    return parse
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Exact width exponents γ of LoRA training dynamics.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    model = {"type": _typed(canonical_model, "model"), "required": True,
+             "help": f"one of {', '.join(MODELS)}"}  # fmt: skip
+    init = {"type": _typed(canonical_init, "init"), "required": True,
+            "help": "A (= Init[A] = Init[1]: B0 = 0), B (= Init[B] = Init[2]: A0 = 0)"}  # fmt: skip
+    exponent = _typed(parse_exponent, "exponent")
+
+    def rates(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--eta", type=exponent, help="equal rate exponent: η_A = η_B = Θ(n^Q)")
+        p.add_argument("--eta-A", dest="eta_A", type=exponent, help="γ[η_A] (gd-linear: γ[η_a])")
+        p.add_argument("--eta-B", dest="eta_B", type=exponent, help="γ[η_B] (gd-linear: γ[η_b])")
+
+    p = sub.add_parser("derive", help="the derivation, step by step (omitted rates stay symbolic)")
+    p.add_argument("--model", **model)
+    p.add_argument("--init", **init)
+    rates(p)
+    p.add_argument("--steps", type=int, default=None, help="number of updates to unroll")
+    p.add_argument("--format", choices=("md", "latex", "json"), default="md")
+
+    p = sub.add_parser("point", help="steady-state exponents and conditions at fixed rates")
+    p.add_argument("--model", **model)
+    p.add_argument("--init", **init)
+    rates(p)
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+
+    p = sub.add_parser("region", help="the exact region of rates where all conditions hold")
+    p.add_argument("--model", **model)
+    p.add_argument("--init", **init)
+    p.add_argument("--condition", action="append", required=True,
+                   type=_typed(canonical_condition, "condition"),
+                   help=f"one of {', '.join(CONDITIONS)} (repeat for a conjunction)")  # fmt: skip
+    p.add_argument("--equal-rates", action="store_true", help="η_A = η_B = Θ(n^eta)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("phase", help="phase diagram over (γ[η_A], γ[η_B]) for both inits")
+    p.add_argument("--model", **model)
+    p.add_argument("--out", required=True, help="output figure (.png, .pdf or .svg)")
+    return parser
+
+
+def _join_negative_values(argv: Sequence[str]) -> list[str]:
+    """``--eta -1/2`` → ``--eta=-1/2``: argparse would read ``-1/2`` as an option."""
+    out: list[str] = []
+    it = iter(argv)
+    for arg in it:
+        if arg in _RATE_FLAGS:
+            value = next(it, None)
+            out.append(arg if value is None else f"{arg}={value}")
+        else:
+            out.append(arg)
+    return out
+
+
+def _rates(args: argparse.Namespace, *, required: bool) -> tuple[object, object]:
+    if args.eta is not None:
+        if args.eta_A is not None or args.eta_B is not None:
+            raise _UsageError("give either --eta or --eta-A/--eta-B, not both")
+        return args.eta, args.eta
+    if required and (args.eta_A is None or args.eta_B is None):
+        missing = "--eta-A" if args.eta_A is None else "--eta-B"
+        raise _UsageError(
+            f"missing rate: give --eta, or both --eta-A and --eta-B ({missing} absent)"
+        )
+    return args.eta_A, args.eta_B
+
+
+def _cmd_derive(args: argparse.Namespace) -> str:
+    if args.steps is not None and args.steps < 0:
+        raise _UsageError(f"--steps must be >= 0, not {args.steps}")
+    eta_A, eta_B = _rates(args, required=False)
+    if args.eta is None and eta_A is None and eta_B is None:
+        eta_A = eta_B = None  # both symbolic
+    d = derive(args.model, args.init, eta_A=eta_A, eta_B=eta_B, steps=args.steps)
+    if args.format == "json":
+        return json.dumps(d.to_json(), indent=2, ensure_ascii=False)
+    return (d.to_latex() if args.format == "latex" else d.to_markdown()).rstrip("\n")
+
+
+def _cmd_point(args: argparse.Namespace) -> str:
+    eta_A, eta_B = _rates(args, required=True)
+    p = predict(args.model, args.init, eta_A=eta_A, eta_B=eta_B)
+    payload = {
+        "model": p.model,
+        "init": p.init,
+        "eta_A": format_exponent(p.eta_A),
+        "eta_B": format_exponent(p.eta_B),
+        "exponents": {q: format_exponent(v) for q, v in p.exponents.items()},
+        "conditions": dict(p.conditions),
+    }
+    if args.json:
+        return json.dumps(payload)
+    width = max(len(q) for q in (*p.exponents, *p.conditions))
+    lines = [f"{p.model}, Init[{p.init}], γ[η_A] = {payload['eta_A']}, γ[η_B] = {payload['eta_B']}"]
+    lines.append("steady-state exponents:")
+    lines += [f"  {q:<{width}}  {v}" for q, v in payload["exponents"].items()]
+    lines.append("conditions:")
+    lines += [f"  {c:<{width}}  {'yes' if ok else 'no'}" for c, ok in p.conditions.items()]
+    return "\n".join(lines)
+
+
+def _cmd_region(args: argparse.Namespace) -> str:
+    where = region(args.model, args.init, args.condition, equal_rates=args.equal_rates)
+    variables = [EQUAL_RATE] if args.equal_rates else ["eta_A", "eta_B"]
+    if not args.json:
+        return str(where)
+    payload = {
+        "model": args.model,
+        "init": args.init,
+        "conditions": args.condition,
+        "variables": variables,
+        "region": str(where),
+        "empty": where.is_empty(),
+        "pieces": [[c.format() for c in piece.constraints] for piece in where.pieces],
+    }
+    if args.equal_rates:
+        payload["intervals"] = [
+            {
+                "lo": None if lo is None else format_exponent(lo),
+                "lo_closed": lc,
+                "hi": None if hi is None else format_exponent(hi),
+                "hi_closed": hc,
+            }
+            for lo, lc, hi, hc in where.intervals(EQUAL_RATE)
+        ]
+    return json.dumps(payload)
+
+
+def _cmd_phase(args: argparse.Namespace) -> str:
+    out = Path(args.out)
+    if out.suffix.lower() not in _PLOT_SUFFIXES:
+        raise _UsageError(f"--out {out}: use a .png, .pdf or .svg file name")
+    if not out.parent.is_dir():
+        raise _UsageError(f"--out {out}: directory {out.parent} does not exist")
+    from theory._phase import plot_phase_diagram
+
+    plot_phase_diagram(args.model, out)
+    return f"wrote {out}"
+
+
+_COMMANDS = {"derive": _cmd_derive, "point": _cmd_point, "region": _cmd_region, "phase": _cmd_phase}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (0, or 2 for bad input)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = _build_parser().parse_args(_join_negative_values(argv))
+        text = _COMMANDS[args.command](args)
+    except (_UsageError, ExponentError) as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 2
+    except SystemExit as exit_:  # --help
+        return int(exit_.code or 0)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
