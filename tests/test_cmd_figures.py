@@ -22,11 +22,15 @@ def test_writes_png_and_pdf_for_each_store_given_and_checks_claims(results_dir, 
     )
     report = json.loads(capsys.readouterr().out)
     names = sorted(p.rsplit("/", 1)[1] for p in report["written"])
-    assert names == sorted(
-        f"{stem}.{ext}"
-        for stem in ("init_fig2_optimal_lr", "loraplus_fig2_heatmaps", "loraplus_fig2_curves")
-        for ext in ("png", "pdf")
+    stems = (
+        "init_fig2_optimal_lr",
+        "loraplus_fig2_heatmaps",
+        "loraplus_fig2_curves",
+        "phase_adam",
+        "phase_gd_linear",
     )
+    assert names == sorted(f"{stem}.{ext}" for stem in stems for ext in ("png", "pdf"))
+    assert all((tmp_path / name).stat().st_size > 0 for name in names)
     verdicts = {c["key"]: c["verdict"] for c in report["claims"]}
     assert verdicts["E2(c)"] == "no data"  # no figure3.nc given: nothing claimed
     assert verdicts["E2(a)"] == "reproduced"

@@ -24,6 +24,8 @@ FIGURE_STEMS = {
     "heatmap": ("loraplus_fig2_heatmaps", "loraplus_fig2_curves"),
 }
 STORES = tuple(FIGURE_STEMS)
+#: Theory models whose phase diagrams (``theory``'s, both inits) are drawn beside the data figures.
+PHASE_MODELS = ("adam", "gd-linear")
 
 
 def add_parser(subparsers) -> None:
@@ -54,6 +56,12 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument(
         "--claims", action="store_true", help="print the claims table checked against the results"
+    )
+    parser.add_argument(
+        "--no-phase",
+        dest="phase",
+        action="store_false",
+        help="skip the theory's phase diagrams (drawn by default; they need no results)",
     )
     parser.add_argument(
         "--json",
@@ -91,8 +99,23 @@ def load_store(path: Path):
         raise UsageError(f"{path}: not a readable results file ({err})") from None
 
 
-def make_figures(stores: dict, out: Path) -> list[Path]:
-    """Draw every figure the given stores allow; returns the files written (PNG, PDF pairs)."""
+def phase_diagrams(out: Path) -> list[Path]:
+    """The calculator's phase diagrams (``theory``), PNG and PDF, one file pair per model."""
+    from theory._phase import plot_phase_diagram
+
+    out.mkdir(parents=True, exist_ok=True)
+    return [
+        plot_phase_diagram(model, out / f"phase_{model.replace('-', '_')}.{ext}")
+        for model in PHASE_MODELS
+        for ext in ("png", "pdf")
+    ]
+
+
+def make_figures(stores: dict, out: Path, *, phase: bool = False) -> list[Path]:
+    """Draw every figure the given stores allow (and the phase diagrams with ``phase``).
+
+    Returns the files written (PNG, PDF pairs).
+    """
     from toymodels import _figures as figures
 
     draw = {
@@ -106,6 +129,8 @@ def make_figures(stores: dict, out: Path) -> list[Path]:
         if store in stores:
             for stem in FIGURE_STEMS[store]:
                 written.extend(figures.save_figure(draw[stem](), out / stem))
+    if phase:
+        written.extend(phase_diagrams(out))
     return written
 
 
@@ -113,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     from toymodels._claims import check_claims, claims_table
 
     stores = {name: load_store(path) for name, path in resolve_stores(args).items()}
-    written = make_figures(stores, args.out)
+    written = make_figures(stores, args.out, phase=args.phase)
     checks = check_claims(**stores) if args.claims or args.json else ()
     if args.json:
         json.dump(

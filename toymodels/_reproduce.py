@@ -11,40 +11,10 @@ from pathlib import Path
 
 import theory
 
-#: The papers' headline cases: (model, init, γ[η_A], γ[η_B], where the paper states the verdict).
-HEADLINE_CASES = (
-    ("adam", "A", "-1/2", "-1/2", "Init Thm 1: feature learning, efficient, internally unstable"),
-    ("adam", "A", "-1", "-1", "Init Thm 1: stable, no feature learning"),
-    ("adam", "B", "-1", "-1", "Init Thm 2: feature learning, not efficient"),
-    ("adam", "B", "-1/2", "-1/2", "Init Thm 2: unstable"),
-    ("adam", "A", "-1", "0", "LoRA+ Thm 1: efficient"),
-    ("adam", "B", "-1", "0", "LoRA+ Thm 1: efficient"),
-    ("gd-linear", "A", "-1/2", "-1/2", "LoRA+ Prop 1: equal rates not efficient"),
-    ("gd-linear", "A", "-1", "0", "LoRA+ Prop 2: efficient"),
-)
-VERDICT_COLUMNS = ("stable", "feature_learning", "efficient", "internal_instability")
-
 
 def quick_mode() -> bool:
     """Whether ``LORA_QUICK`` selects the quick presets (any value but "", "0", "false")."""
     return os.environ.get("LORA_QUICK", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def theory_verdicts_table() -> str:
-    """The calculator's verdicts for :data:`HEADLINE_CASES`, as a Markdown table.
-
-    >>> print(theory_verdicts_table().splitlines()[2])  # doctest: +NORMALIZE_WHITESPACE
-    | adam | Init[A] | -1/2 | -1/2 | yes | yes | yes | yes | Init Thm 1: ...
-    """
-    header = ["model", "init", "γ[η_A]", "γ[η_B]", *VERDICT_COLUMNS, "paper"]
-    rows = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    for model, init, c_A, c_B, paper in HEADLINE_CASES:
-        prediction = theory.predict(model, init, eta_A=c_A, eta_B=c_B)
-        verdicts = ["yes" if prediction.conditions[c] else "no" for c in VERDICT_COLUMNS]
-        rows.append(
-            f"| {model} | Init[{init}] | {c_A} | {c_B} | " + " | ".join(verdicts) + f" | {paper} |"
-        )
-    return "\n".join(rows)
 
 
 def preset() -> str:
@@ -80,7 +50,13 @@ def figures_dir() -> Path:
     return root / "figures" if preset() == "paper" else root / "demo-output"
 
 
-def sweep(experiment: str, preset_name: str | None = None, *, quiet: bool = True):
+def sweep(
+    experiment: str,
+    preset_name: str | None = None,
+    *,
+    folder: Path | None = None,
+    quiet: bool = True,
+):
     """Run (or resume) ``lora-sweep EXPERIMENT --preset P`` into :func:`results_dir`; load it.
 
     Finished cells are skipped, so on finished results this only loads the file.
@@ -89,7 +65,7 @@ def sweep(experiment: str, preset_name: str | None = None, *, quiet: bool = True
     from toymodels._cmd_figures import load_store
 
     preset_name = preset_name or preset()
-    folder = results_dir()
+    folder = Path(folder) if folder is not None else results_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{experiment}.nc"
     argv = [experiment, "--preset", preset_name, "--out", str(path)]

@@ -28,7 +28,6 @@ from toymodels._figures import (
     save_figure,
 )
 from toymodels._reproduce import (
-    HEADLINE_CASES,
     describe,
     exponent_table,
     figures_dir,
@@ -37,13 +36,11 @@ from toymodels._reproduce import (
     quick_mode,
     results_dir,
     sweep,
-    theory_verdicts_table,
 )
 
 __all__ = [
     "CLAIMS_E1",
     "CLAIMS_E2",
-    "HEADLINE_CASES",
     "INIT_LABELS",
     "NOT",
     "NO_DATA",
@@ -69,5 +66,4 @@ __all__ = [
     "results_dir",
     "save_figure",
     "sweep",
-    "theory_verdicts_table",
 ]
