@@ -3,6 +3,7 @@ reversed data flips them, and a missing store is `no data`, never a guess."""
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from tests.synthetic_results import figure2_store, figure3_store, heatmap_store
 from toymodels import _claims as claims
@@ -50,3 +51,16 @@ def test_table_escapes_norm_bars():
     table = claims.claims_table(claims.check_init_paper(None, figure3_store()))
     for line in table.splitlines():
         assert line.replace("\\|", "").count("|") == 5
+
+
+def test_norm_growing_while_rms_shrinks_is_partly():
+    store = figure3_store()
+    # ‖Z_B‖ grows with n (×4 at the largest width) while each coordinate shrinks (÷4).
+    grow = xr.DataArray([1.0, 4.0], coords={"width": store.width.values}, dims="width")
+    with_rms = store.assign(
+        norm_Z_B=store.norm_Z_B * 0 + grow,
+        Z_B=store.norm_Z_B * 0 + 1 / grow,
+    )
+    check = _by_key(claims.check_init_paper(None, with_rms))["E2(e)"]
+    assert check.verdict == claims.PARTLY
+    assert check.numbers["rms_ratio_largest_over_smallest"] == pytest.approx(0.25)

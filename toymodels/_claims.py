@@ -227,6 +227,14 @@ def _claim_e(figure3: xr.Dataset) -> ClaimCheck:
         evidence += f"; fit ∝ n^{fit.exponent:.2f} [{fit.ci[0]:.2f}, {fit.ci[1]:.2f}]"
         if (fit.exponent < 0) != (ratio < 1.0):
             verdict = PARTLY
+    if "Z_B" in figure3:
+        # ‖Z_B‖ sums n coordinates: it can grow while each coordinate (what γ measures) shrinks.
+        rms = _final_norms(figure3, "Z_B").sel(init="A")
+        rms_ratio = float(rms.sel(width=max(widths)) / rms.sel(width=min(widths)))
+        numbers["rms_ratio_largest_over_smallest"] = rms_ratio
+        evidence += f"; per-coordinate RMS of Z_B: ×{rms_ratio:.3g}"
+        if verdict == NOT and rms_ratio < 1.0:
+            verdict = PARTLY
     return ClaimCheck("E2(e)", CLAIMS_E2["E2(e)"], evidence, verdict, numbers)
 
 
