@@ -13,14 +13,13 @@ def _rms(x):
     return float(jnp.sqrt(jnp.mean(jnp.square(x))))
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_layer_metrics_equal_direct_computation(seed):
-    keys = jax.random.split(jax.random.PRNGKey(seed), 5)
+def test_layer_metrics_equal_direct_computation():
+    keys = jax.random.split(jax.random.PRNGKey(0), 5)
     N, n, r = 30, 40, 3
     A = jax.random.normal(keys[0], (r, n))
     B, prev_B = jax.random.normal(keys[1], (n, r)), jax.random.normal(keys[2], (n, r))
     Z_A, prev_Z_A = jax.random.normal(keys[3], (N, r)), jax.random.normal(keys[4], (N, r))
-    got = layer_metrics(A, B, Z_A, prev_B, prev_Z_A)
+    got = jax.jit(layer_metrics)(A, B, Z_A, prev_B, prev_Z_A)
 
     Z_B, prev_Z_B = Z_A @ B.T, prev_Z_A @ prev_B.T
     dZ_A, dB = Z_A - prev_Z_A, B - prev_B

@@ -1,16 +1,437 @@
-"""`lora-sweep run | figure2 | figure3 | heatmap | summary`: width sweeps and their summaries."""
+"""`lora-sweep run | figure2 | figure3 | heatmap | summary`: width sweeps and their summaries.
+
+Grids on the command line: ``--widths 128,256`` or ``--widths 2^7:2^13`` (every power of two in
+between); ``--lr 1e-3,1e-2`` or ``--lr 1e-4:1e-1:13`` (13 log-spaced rates, ends included).
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
+import math
+import re
+import signal
+import sys
+from pathlib import Path
+
+from toymodels import _presets
 from toymodels.errors import UsageError
 
-COMMANDS = ("run", "figure2", "figure3", "heatmap", "summary")
+DEFAULT_OUT_DIR = Path("results")
+METRICS = ("train_loss", "test_loss")
+
+
+# --- Parsing grids --------------------------------------------------------------------------------
+
+
+def _int_or_power(text: str, what: str) -> int:
+    text = text.strip()
+    match = re.fullmatch(r"2\^(\d+)", text)
+    try:
+        return 2 ** int(match.group(1)) if match else int(text)
+    except ValueError:
+        raise UsageError(f"{what} must be integers or powers like 2^7, got {text!r}") from None
+
+
+def parse_widths(text: str) -> tuple[int, ...]:
+    """``"128,256"`` or ``"2^7:2^9"`` (powers of two, ends included).
+
+    >>> parse_widths("2^7:2^9"), parse_widths("100, 200")
+    ((128, 256, 512), (100, 200))
+    """
+    if ":" in text:
+        low, _, high = text.partition(":")
+        low, high = _int_or_power(low, "widths"), _int_or_power(high, "widths")
+        if low <= 0 or high < low or low & (low - 1) or high & (high - 1):
+            raise UsageError(f"a width range must run between powers of two, got {text!r}")
+        return tuple(2**k for k in range(low.bit_length() - 1, high.bit_length()))
+    widths = tuple(_int_or_power(part, "widths") for part in text.split(",") if part.strip())
+    if not widths:
+        raise UsageError("--widths is empty")
+    return widths
+
+
+def _float(text: str, what: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise UsageError(f"{what} must be numbers, got {text.strip()!r}") from None
+
+
+def parse_rates(text: str, what: str = "learning rates") -> tuple[float, ...]:
+    """``"1e-3,1e-2"`` or ``"LOW:HIGH:COUNT"`` (log-spaced, ends included).
+
+    >>> parse_rates("1e-3:1e-1:3")
+    (0.001, 0.01, 0.1)
+    """
+    parts = text.split(":")
+    if len(parts) == 3:
+        low, high = _float(parts[0], what), _float(parts[1], what)
+        count = _int_or_power(parts[2], f"the count of {what}")
+        if count < 1:
+            raise UsageError(f"{what}: the grid {text!r} is empty")
+        if not (low > 0 and high > 0 and math.isfinite(low) and math.isfinite(high)):
+            raise UsageError(f"{what} must be positive and finite, got {text!r}")
+        return _presets.log_grid(low, high, count)
+    if len(parts) != 1:
+        raise UsageError(f"{what}: expected a list like 1e-3,1e-2 or LOW:HIGH:COUNT, got {text!r}")
+    rates = tuple(_float(part, what) for part in text.split(",") if part.strip())
+    if not rates:
+        raise UsageError(f"{what}: the grid is empty")
+    return rates
+
+
+def parse_ints(text: str, what: str) -> tuple[int, ...]:
+    values = []
+    for part in text.split(","):
+        if part.strip():
+            try:
+                values.append(int(part))
+            except ValueError:
+                raise UsageError(f"{what} must be integers, got {part.strip()!r}") from None
+    if not values:
+        raise UsageError(f"--{what} is empty")
+    return tuple(values)
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    return parse_ints(text, "seeds")
+
+
+def parse_inits(text: str) -> tuple[str, ...]:
+    from toymodels._sweep import canonical_init
+
+    return tuple(canonical_init(part) for part in text.split(",") if part.strip())
+
+
+def _flag(parse):
+    """``parse`` as an argparse ``type``: its UsageError message becomes the one-line error."""
+
+    def convert(text: str):
+        try:
+            return parse(text)
+        except UsageError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    convert.__name__ = parse.__name__
+    return convert
+
+
+# --- Parsers --------------------------------------------------------------------------------------
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    out = parser.add_argument_group("output")
+    out.add_argument("--out", type=Path, help="results file (netCDF); default results/NAME.nc")
+    out.add_argument(
+        "--overwrite", action="store_true", help="replace a results file of another configuration"
+    )
+    out.add_argument("--quiet", action="store_true", help="no progress bar")
+    out.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    _analysis_flags(parser)
+
+
+def _analysis_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("analysis")
+    group.add_argument("--metric", choices=METRICS, help="loss that picks the optimum")
+    group.add_argument(
+        "--at-step", type=int, help="step at which losses are compared (default: last)"
+    )
+    group.add_argument(
+        "--window", type=int, help="average the loss over this many steps ending at --at-step"
+    )
+
+
+def _grid_flags(parser: argparse.ArgumentParser, *, lr_help: str) -> None:
+    group = parser.add_argument_group("sweep (overrides the preset)")
+    group.add_argument("--widths", type=_flag(parse_widths), help="e.g. 2^7:2^13 or 128,1024")
+    group.add_argument(
+        "--inits", type=_flag(parse_inits), help="e.g. A,B (aliases Init[A], 1, ...)"
+    )
+    group.add_argument("--lr", help=lr_help)
+    group.add_argument("--seeds", type=_flag(parse_seeds), help="e.g. 0,1")
+    group.add_argument("--steps", type=int, help="optimizer updates T")
+
+
+def _scaling_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lr-scaling",
+        metavar="S",
+        help="scale the --lr grid with width: η(n) = η(n₀)·(n/n₀)^S, n₀ the narrowest width "
+        "(e.g. -3/4; 0 for one grid at every width)",
+    )
+
+
+def parse_scaling(text: str) -> float:
+    """An exponent such as ``-3/4``, ``-0.75`` or ``0``.
+
+    >>> parse_scaling("-3/4")
+    -0.75
+    """
+    from fractions import Fraction
+
+    try:
+        value = float(Fraction(text.strip()))
+    except (ValueError, ZeroDivisionError):
+        raise UsageError(f"--lr-scaling must be a number such as -3/4, got {text!r}") from None
+    if not math.isfinite(value):
+        raise UsageError(f"--lr-scaling must be finite, got {text!r}")
+    return value
 
 
 def add_parser(subparsers) -> None:
-    for name in COMMANDS:
-        subparsers.add_parser(name, help=f"{name} (in progress)")
+    """Add `run`, `figure2`, `figure3`, `heatmap` and `summary`."""
+    run_ = subparsers.add_parser(
+        "run",
+        help="a custom width sweep",
+        description="Train a model over widths × inits × learning rates × seeds.",
+    )
+    run_.add_argument(
+        "--model", default="teacher-student", help="teacher-student, lora-mlp, linear"
+    )
+    _grid_flags(run_, lr_help="equal rates η_A = η_B: 1e-4:1e-1:13 or 1e-3,1e-2")
+    _scaling_flag(run_)
+    run_.add_argument("--eta-A", dest="eta_A", help="η_A grid of a 2-D (η_A × η_B) sweep")
+    run_.add_argument("--eta-B", dest="eta_B", help="η_B grid of a 2-D (η_A × η_B) sweep")
+    run_.add_argument("--optimizer", help="sgd, adam or adamw (default: the paper's)")
+    run_.add_argument("--rank", type=int, default=4)
+    run_.add_argument("--weight-decay", type=float, default=0.0)
+    run_.add_argument("--data-seed", type=int, default=0)
+    _common(run_)
+
+    for name, what in (
+        ("figure2", "optimal learning rate vs width, Init[A] and Init[B] (Init paper Fig. 2)"),
+        ("figure3", "|Z_A|, |Z_B| and train loss at the optimal rates (Init paper Fig. 3)"),
+        ("heatmap", "train/test loss over an (η_A, η_B) grid of the LoRA+ toy MLP (LoRA+ Fig. 2)"),
+    ):
+        parser = subparsers.add_parser(name, help=what, description=what)
+        parser.add_argument("--preset", default="paper", help="paper (default) or quick")
+        if name == "heatmap":
+            _grid_flags(parser, lr_help="(unused: give --eta-A and --eta-B)")
+            parser.add_argument("--eta-A", dest="eta_A", help="η_A grid, e.g. 1e-4:1e1:16")
+            parser.add_argument("--eta-B", dest="eta_B", help="η_B grid, e.g. 1e-4:1e1:16")
+        elif name == "figure3":
+            _grid_flags(parser, lr_help="rates: one number, or INIT@WIDTH=RATE,... per cell")
+            parser.add_argument(
+                "--from-results",
+                type=Path,
+                help="take each init's optimal rate at the widths from a figure2 results file",
+            )
+        else:
+            _grid_flags(parser, lr_help="equal rates: 1e-5:1e-1:13 or 1e-3,1e-2")
+            _scaling_flag(parser)
+        _common(parser)
+
+    summary = subparsers.add_parser(
+        "summary", help="summarize a results file", description="Summarize a results file."
+    )
+    summary.add_argument("path", type=Path, help="a results file written by lora-sweep")
+    summary.add_argument("--json", action="store_true", help="print one JSON object")
+    _analysis_flags(summary)
+
+
+# --- Building the configuration -------------------------------------------------------------------
+
+
+def _positive_int(value, what: str) -> int:
+    if value is not None and value <= 0:
+        raise UsageError(f"{what} must be a positive integer, got {value}")
+    return value
+
+
+def _figure3_rates(args, preset, inits, widths):
+    """Per (init, width): --from-results, else --lr, else the documented defaults."""
+    import numpy as np
+
+    if args.from_results is not None and args.lr is not None:
+        raise UsageError("give --from-results or --lr, not both")
+    rates: dict[tuple[str, int], float] = {}
+    if args.from_results is not None:
+        from toymodels import analysis
+        from toymodels._store import load_results, stored_config
+
+        source = load_results(args.from_results)
+        if stored_config(source).get("experiment") not in ("figure2", "run"):
+            raise UsageError(f"{args.from_results} is not a figure2 results file")
+        optimal = analysis.optimal_rates(
+            source, preset.metric, None, window=preset.window, tolerance=0.01
+        )
+        for init in inits:
+            for width in widths:
+                if init not in optimal["init"] or width not in optimal["width"]:
+                    raise UsageError(f"{args.from_results} has no cell init {init}, width {width}")
+                rate = float(optimal["eta_A"].sel(init=init, width=width))
+                if not math.isfinite(rate):
+                    raise UsageError(
+                        f"{args.from_results} has no optimal rate at init {init}, width {width}"
+                    )
+                rates[init, width] = rate
+    elif args.lr is not None:
+        spec = args.lr.strip()
+        if "=" not in spec:
+            rate = _float(spec, "--lr")
+            rates = {(i, w): rate for i in inits for w in widths}
+        else:
+            for item in spec.split(","):
+                key, _, value = item.partition("=")
+                init, _, width = key.partition("@")
+                from toymodels._sweep import canonical_init
+
+                cell = (canonical_init(init), _int_or_power(width, "widths"))
+                rates[cell] = _float(value, "--lr")
+    else:
+        rates = dict(_presets.FIGURE3_DEFAULT_RATES)
+    missing = [f"{i}@{w}" for i in inits for w in widths if (i, w) not in rates]
+    if missing:
+        raise UsageError(f"no rate for {', '.join(missing)}; give --lr INIT@WIDTH=RATE,...")
+    table = np.array([[[rates[i, w]] for w in widths] for i in inits])
+    return table
+
+
+def build_config(args):
+    """The :class:`SweepConfig` and :class:`Preset`-like analysis settings of parsed ``args``."""
+    import itertools
+
+    from toymodels._sweep import SweepConfig
+
+    _positive_int(args.steps, "--steps")
+    if args.command == "run":
+        preset = _presets.Preset(
+            experiment="run",
+            name="custom",
+            model=args.model,
+            inits=args.inits or ("A", "B"),
+            widths=args.widths or (),
+            seeds=args.seeds or (0,),
+            train={"rank": args.rank, "steps": args.steps or 100, "data_seed": args.data_seed},
+        )
+        if args.widths is None:
+            raise UsageError("`lora-sweep run` needs --widths, e.g. --widths 2^7:2^10")
+        if args.optimizer is not None:
+            preset.train["optimizer"] = args.optimizer
+        if args.weight_decay:
+            preset.train["weight_decay"] = args.weight_decay
+    else:
+        preset = _presets.get_preset(args.command, args.preset)
+    inits = args.inits or preset.inits
+    widths = args.widths or preset.widths
+    train = dict(preset.train)
+    if args.steps is not None:
+        train["steps"] = args.steps
+    fields = {
+        "experiment": preset.experiment,
+        "preset": None if args.command == "run" else preset.name,
+        "model": preset.model,
+        "inits": inits,
+        "widths": widths,
+        "seeds": args.seeds or preset.seeds,
+        "train": train,
+    }
+    two_d = (
+        args.command == "heatmap" or getattr(args, "eta_A", None) or getattr(args, "eta_B", None)
+    )
+    if args.command == "figure3":
+        table = _figure3_rates(args, preset, fields["inits"], fields["widths"])
+        config = SweepConfig(
+            rate_dims=("init", "width", "lr"),
+            eta_A=_nested(table),
+            eta_B=_nested(table),
+            **fields,
+        )
+    elif two_d:
+        if args.lr is not None:
+            raise UsageError("give --lr (equal rates) or --eta-A/--eta-B (a 2-D grid), not both")
+        eta_A = parse_rates(args.eta_A, "--eta-A") if args.eta_A else preset.eta_A
+        eta_B = parse_rates(args.eta_B, "--eta-B") if args.eta_B else preset.eta_B
+        if not eta_A or not eta_B:
+            raise UsageError("a 2-D sweep needs both --eta-A and --eta-B")
+        pairs = list(itertools.product(eta_A, eta_B))
+        config = SweepConfig(
+            rate_dims=("lr",),
+            eta_A=tuple(a for a, _ in pairs),
+            eta_B=tuple(b for _, b in pairs),
+            **fields,
+        )
+    else:
+        rates = parse_rates(args.lr) if args.lr is not None else preset.rates
+        if not rates:
+            raise UsageError("no learning rates given (--lr)")
+        scaling = getattr(args, "lr_scaling", None)
+        scaling = parse_scaling(scaling) if scaling is not None else preset.rate_scaling
+        if scaling is None or float(parse_scaling(str(scaling))) == 0:
+            config = SweepConfig.equal_rates(rates=rates, **fields)
+        else:
+            config = SweepConfig.scaled_rates(
+                rates=rates, scaling=parse_scaling(str(scaling)), **fields
+            )
+    return config, preset
+
+
+def _nested(array):
+    return tuple(_nested(a) for a in array) if getattr(array, "ndim", 0) else float(array)
+
+
+def _analysis_settings(args, preset) -> dict:
+    window = args.window if args.window is not None else preset.window
+    _positive_int(window, "--window")
+    return {
+        "metric": args.metric or preset.metric,
+        "window": window,
+        "steps": (args.at_step,) if args.at_step is not None else preset.summary_steps,
+    }
+
+
+# --- Running --------------------------------------------------------------------------------------
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def run(args) -> int:
-    raise UsageError(f"`lora-sweep {args.command}` is not implemented yet")
+    if args.command == "summary":
+        from toymodels._store import load_results, stored_config
+
+        ds = load_results(args.path)
+        experiment = stored_config(ds).get("experiment", "run")
+        preset_name = stored_config(ds).get("preset") or "paper"
+        try:
+            preset = _presets.get_preset(experiment, preset_name)
+        except (KeyError, UsageError):
+            preset = (
+                _presets.FIGURE2["paper"] if experiment != "heatmap" else _presets.HEATMAP["paper"]
+            )
+            preset = _presets.Preset(**{**preset.__dict__, "window": 1, "summary_steps": (None,)})
+        return _report(ds, args.path, args, _analysis_settings(args, preset))
+
+    config, preset = build_config(args)
+    settings = _analysis_settings(args, preset)
+    out = args.out or DEFAULT_OUT_DIR / f"{config.experiment}-{config.preset or 'custom'}.nc"
+    from toymodels._sweep import run_sweep
+
+    # SIGTERM (e.g. from a job scheduler) ends the sweep like Ctrl-C: the temporary file is removed.
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        ds = run_sweep(config, out, overwrite=args.overwrite, quiet=args.quiet)
+    except KeyboardInterrupt:
+        print(
+            f"lora-sweep: interrupted; finished cells are saved in {out}; "
+            "rerun the same command to resume",
+            file=sys.stderr,
+        )
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return _report(ds, out, args, settings)
+
+
+def _report(ds, path, args, settings) -> int:
+    from toymodels import _summary
+
+    summary = _summary.summarize(ds, **settings)
+    summary["results"] = str(path)
+    if args.json:
+        print(json.dumps(summary, indent=None))
+    else:
+        print(_summary.render(summary))
+    return 0

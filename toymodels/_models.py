@@ -23,6 +23,7 @@ True
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -76,6 +77,7 @@ def teacher_student(frozen: Student, lora: Lora, x: jax.Array) -> jax.Array:
     return phi(Y_h) @ frozen.W_out
 
 
+@partial(jax.jit, static_argnames=("width", "input_dim", "hidden"))
 def init_student(key, *, width: int, input_dim: int, hidden: bool = True) -> Student:
     """Frozen weights with the Init paper's variances: W_in ~ N(0, 1/d), W_h, W_out ~ N(0, 1/n)."""
     k_in, k_h, k_out = jax.random.split(key, 3)
@@ -101,6 +103,7 @@ def lora_mlp(frozen: Student, lora: Lora, x: jax.Array) -> jax.Array:
     return phi(phi(x @ frozen.W_in.T) @ (lora.B @ lora.A).T) @ frozen.W_out
 
 
+@partial(jax.jit, static_argnames=("width", "input_dim"))
 def init_mlp(key, *, width: int, input_dim: int) -> Student:
     """Frozen weights of LoRA+ App. C.1.1: W_in ~ N(0, 1), W_out ~ N(0, 1/n); no W_h."""
     k_in, k_out = jax.random.split(key)
@@ -130,6 +133,7 @@ def lora_layer(features: LayerFeatures, A: jax.Array, B: jax.Array) -> tuple[jax
     return phi(pre) @ features.W_out, Z_A
 
 
+@partial(jax.jit, static_argnames=("width", "rank", "init", "B_std"))
 def init_lora(key, *, width: int, rank: int, init: str, B_std: float) -> Lora:
     """LoRA initialization: ``A`` = Init[A] (B₀ = 0, A₀ ~ N(0, 1/n)), ``B`` = Init[B] (A₀ = 0,
     B₀ ~ N(0, B_std²)), ``AB`` both random (LoRA+ App. C.1.1)."""
@@ -158,6 +162,7 @@ def linear(params: LinearParams, x: jax.Array) -> jax.Array:
     return params.b * (x @ params.a)
 
 
+@partial(jax.jit, static_argnames=("width", "init"))
 def init_linear(key, *, width: int, init: str) -> LinearParams:
     """LoRA+ §3.1: Init[A] (b₀ = 0, a₀ ~ N(0, 1/n)), Init[B] (a₀ = 0, b₀ ~ N(0, 1)), or both."""
     k_a, k_b = jax.random.split(key)

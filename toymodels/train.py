@@ -20,6 +20,7 @@ import dataclasses
 import math
 from collections.abc import Iterator
 from functools import partial
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -165,10 +166,31 @@ class TrainResult:
         return self.diverged_step >= 0
 
 
+class _StepConfig(NamedTuple):
+    """The part of a :class:`TrainConfig` the compiled training loop depends on (besides shapes).
+
+    Init, data seed and model live elsewhere (in the inputs), so Init[A] and Init[B], or a new data
+    seed, reuse the compiled code.
+    """
+
+    optimizer: str
+    steps: int
+    b1: float
+    b2: float
+    eps: float
+    weight_decay: float
+    record: bool
+    divergence_bound: float
+
+    @classmethod
+    def of(cls, config: TrainConfig) -> _StepConfig:
+        return cls(**{name: getattr(config, name) for name in cls._fields})
+
+
 # --- One run: a scan over steps -------------------------------------------------------------------
 
 
-def _run(cfg: TrainConfig, params0, loss_fn, test_loss_fn, metrics_fn, eta_A, eta_B):
+def _run(cfg: _StepConfig, params0, loss_fn, test_loss_fn, metrics_fn, eta_A, eta_B):
     """Train one run for ``cfg.steps`` updates; returns (records name → [T + 1], diverged_step).
 
     ``loss_fn(params) -> (loss, aux)``; ``metrics_fn(params, aux, prev_params, prev_aux)`` gives the
@@ -365,8 +387,7 @@ def train_grid(config: TrainConfig, eta_A, eta_B, seeds, *, chunk_size: int | No
     if chunk_size is not None and (not _is_int(chunk_size) or chunk_size < 1):
         raise UsageError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
     n_rates, n_seeds, n_steps = eta_A.size, seeds.size, config.steps + 1
-    # The data seed is no compile-time constant: a new data set reuses the compiled code.
-    static = dataclasses.replace(config, data_seed=0)
+    static = _StepConfig.of(config)
 
     metrics = {
         name: np.full((n_rates, n_seeds, n_steps), np.nan, np.float32)

@@ -1,0 +1,262 @@
+"""`lora-sweep` end to end with the real trainer at tiny widths: store, resume, kill, bad input."""
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import toymodels
+from toymodels import _store, cli
+from toymodels._sweep import SweepConfig, default_trainer, run_sweep
+
+# The linear model (LoRA+ eq. 2) compiles in about a second: the workflow tests use it.
+LINEAR = [
+    "run", "--model", "linear", "--widths", "4,8", "--inits", "A,B", "--lr", "1e-3:1e-1:3",
+    "--seeds", "0,1", "--steps", "4", "--quiet",
+]  # fmt: skip
+
+
+def lora_sweep(*argv, capsys):
+    code = cli.main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def linear_results(tmp_path_factory) -> Path:
+    """A finished 4-cell linear sweep (trained once per test module)."""
+    out = tmp_path_factory.mktemp("sweep") / "linear.nc"
+    assert cli.main([*LINEAR, "--out", str(out)]) == 0
+    return out
+
+
+def test_results_load_in_one_line_with_the_contract_layout(linear_results):
+    ds = toymodels.load_results(linear_results)
+    assert dict(ds.sizes) == {"init": 2, "width": 2, "lr": 3, "seed": 2, "step": 5}
+    assert ds["train_loss"].dims == ("init", "width", "lr", "seed", "step")
+    assert ds["diverged_step"].dims == ("init", "width", "lr", "seed")
+    assert ds["eta_A"].dims == ("lr",)
+    np.testing.assert_allclose(ds["eta_A"], [1e-3, 1e-2, 1e-1])
+    config = json.loads(ds.attrs["config"])
+    assert config["seeds"] == [0, 1] and config["train"]["steps"] == 4
+    assert {"python", "jax", "jaxlib", "optax", "numpy", "xarray"} <= set(
+        json.loads(ds.attrs["versions"])
+    )
+    assert _store.completed_cells(ds) == {("A", 4), ("A", 8), ("B", 4), ("B", 8)}
+    assert np.isfinite(ds["train_loss"]).all()
+
+
+def test_stored_runs_equal_a_direct_train_grid_call(linear_results):
+    from toymodels.train import TrainConfig, train_grid
+
+    ds = toymodels.load_results(linear_results)
+    config = TrainConfig(model="linear", width=8, init="B", rank=4, steps=4)
+    direct = train_grid(config, ds["eta_A"].values, ds["eta_B"].values, [0, 1])
+    np.testing.assert_array_equal(
+        ds["train_loss"].sel(init="B", width=8).values, direct.metrics["train_loss"]
+    )
+
+
+def test_rerunning_the_same_command_trains_nothing(linear_results, tmp_path, capsys):
+    out = tmp_path / "copy.nc"
+    shutil.copy(linear_results, out)
+    before = digest(out)
+    code, stdout, _ = lora_sweep(*LINEAR, "--out", out, "--json", capsys=capsys)
+    assert code == 0
+    assert json.loads(stdout)["completed_cells"] == 4
+    assert digest(out) == before  # not even rewritten
+
+
+def test_json_summary_of_an_equal_rate_sweep(linear_results, capsys):
+    code, stdout, _ = lora_sweep("summary", linear_results, "--json", capsys=capsys)
+    assert code == 0
+    summary = json.loads(stdout)
+    assert set(summary["optimal_lr"]) == {"A", "B"}
+    assert set(summary["optimal_lr"]["A"]) == {"4", "8"}
+    assert summary["predicted_exponent"]["B"] == "-1"
+    assert summary["results"] == str(linear_results)
+    assert set(summary["fitted_exponent"]["A"]) == {"value", "ci", "n_widths"}
+
+
+def test_resume_trains_only_missing_cells_and_keeps_finished_ones(linear_results, tmp_path):
+    ds = toymodels.load_results(linear_results)
+    config = SweepConfig.from_json(json.loads(ds.attrs["config"]))
+    # A results file that holds only the first two cells, as an interrupted sweep leaves it.
+    out = tmp_path / "partial.nc"
+    partial = _store.new_dataset(
+        config.to_json(),
+        inits=config.inits,
+        widths=config.widths,
+        seeds=config.seeds,
+        steps=config.steps,
+        eta_A=ds["eta_A"],
+        eta_B=ds["eta_B"],
+        metric_names=[n for n in ds.data_vars if n != "diverged_step"],
+    )
+    for init, width in config.cells()[:2]:
+        cell = ds.sel(init=init, width=width)
+        metrics = {n: cell[n].values for n in ds.data_vars if n != "diverged_step"}
+        partial = _store.with_cell(partial, init, width, metrics, cell["diverged_step"].values)
+    _store.save_atomically(partial, out)
+
+    trained = []
+    train_grid = default_trainer()
+
+    def spy(train_config, *args, **kwargs):
+        trained.append((train_config.init, train_config.width))
+        return train_grid(train_config, *args, **kwargs)
+
+    resumed = run_sweep(config, out, quiet=True, trainer=spy)
+    assert trained == config.cells()[2:]
+    for name in ds.data_vars:
+        np.testing.assert_array_equal(resumed[name].values, ds[name].values)
+
+
+KILL_SCRIPT = """
+import sys
+from toymodels import cli
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+def test_a_sweep_killed_mid_run_leaves_a_valid_file_and_resumes(tmp_path, sig):
+    out = tmp_path / "killed.nc"
+    argv = [
+        *LINEAR[:4], "4,8,16,32", *LINEAR[5:], "--out", str(out),
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILL_SCRIPT, *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "JAX_PLATFORMS": "cpu"},
+    )
+    deadline = time.monotonic() + 120
+    while not out.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=60)
+    if sig == signal.SIGINT and proc.returncode == 130:
+        assert b"rerun the same command to resume" in stderr
+    saved = toymodels.load_results(out)  # complete and readable
+    done = _store.completed_cells(saved)
+    assert done, "the first finished cell was saved before the kill"
+    assert not list(tmp_path.glob(".*.tmp")) or sig == signal.SIGKILL
+
+    config = SweepConfig.from_json(json.loads(saved.attrs["config"]))
+    trained = []
+    train_grid = default_trainer()
+
+    def spy(train_config, *args, **kwargs):
+        trained.append((train_config.init, train_config.width))
+        return train_grid(train_config, *args, **kwargs)
+
+    resumed = run_sweep(config, out, quiet=True, trainer=spy)
+    assert set(trained) == set(config.cells()) - done  # nothing finished is recomputed
+    assert _store.completed_cells(resumed) == set(config.cells())
+    for init, width in done:  # and nothing finished is lost
+        where = {"init": init, "width": width}
+        np.testing.assert_array_equal(
+            resumed["train_loss"].sel(where).values, saved["train_loss"].sel(where).values
+        )
+    assert not list(tmp_path.glob(".*.tmp"))  # a killed writer's temporary file is swept up
+
+
+BAD_INPUT = {
+    "width-zero": (["run", "--lr", "1e-3", "--widths", "0"], "width must be a positive integer"),
+    "width-negative": (
+        ["run", "--lr", "1e-3", "--widths", "8,-16"],
+        "width must be a positive integer",
+    ),
+    "rank-above-width": (
+        ["run", "--lr", "1e-3", "--model", "teacher-student", "--widths", "2,8", "--rank", "4"],
+        "rank 4 exceeds width 2",
+    ),
+    "no-lr-grid": (["run", "--widths", "8"], "no learning rates given"),
+    "empty-lr-grid": (["run", "--widths", "8", "--lr", ","], "grid is empty"),
+    "zero-lr": (["run", "--widths", "8", "--lr", "0,1e-3"], "must be positive"),
+    "negative-lr": (["run", "--widths", "8", "--lr=-1e-3"], "must be positive"),
+    "empty-log-grid": (["run", "--widths", "8", "--lr", "1e-3:1e-1:0"], "is empty"),
+    "zero-steps": (
+        ["run", "--lr", "1e-3", "--widths", "8", "--steps", "0"],
+        "--steps must be a positive",
+    ),
+    "unknown-preset": (["figure2", "--preset", "huge"], "unknown preset 'huge'"),
+    "unknown-model": (
+        ["run", "--lr", "1e-3", "--model", "resnet", "--widths", "8"],
+        "unknown model 'resnet'",
+    ),
+    "unknown-init": (["run", "--lr", "1e-3", "--widths", "8", "--inits", "C"], "unknown init 'C'"),
+    "malformed-widths": (["run", "--widths", "eight"], "widths must be integers"),
+    "malformed-lr": (["run", "--widths", "8", "--lr", "fast"], "must be numbers"),
+}
+
+
+@pytest.mark.parametrize(("argv", "message"), list(BAD_INPUT.values()), ids=list(BAD_INPUT))
+def test_bad_input_is_one_line_exit_2_and_touches_nothing(
+    argv, message, linear_results, tmp_path, capsys
+):
+    out = tmp_path / "saved.nc"
+    shutil.copy(linear_results, out)
+    before = digest(out)
+    code, stdout, stderr = lora_sweep(*argv, "--out", out, "--quiet", capsys=capsys)
+    assert code == 2
+    assert stderr.startswith("lora-sweep: error: ") and stderr.count("\n") == 1
+    assert message in stderr
+    assert digest(out) == before and stdout == ""
+
+
+def test_results_of_another_configuration_are_never_mixed(linear_results, tmp_path, capsys):
+    out = tmp_path / "saved.nc"
+    shutil.copy(linear_results, out)
+    before = digest(out)
+    argv = [*LINEAR, "--out", out]
+    argv[argv.index("--steps") + 1] = "5"
+    code, _, stderr = lora_sweep(*argv, capsys=capsys)
+    assert code == 2 and stderr.count("\n") == 1
+    assert "differs in: train" in stderr and "--overwrite" in stderr
+    assert digest(out) == before
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"CDF\x01 truncated", b"not a netcdf file at all"],
+    ids=["empty", "truncated", "garbage"],
+)
+@pytest.mark.parametrize("command", ["summary", "resume"])
+def test_corrupt_results_file_is_one_line_exit_2_and_untouched(command, content, tmp_path, capsys):
+    path = tmp_path / "corrupt.nc"
+    path.write_bytes(content)
+    argv = ["summary", path] if command == "summary" else [*LINEAR, "--out", path]
+    code, _, stderr = lora_sweep(*argv, capsys=capsys)
+    assert code == 2
+    assert stderr.startswith(f"lora-sweep: error: cannot read results file {path}")
+    assert stderr.count("\n") == 1
+    assert path.read_bytes() == content
+
+
+def test_missing_results_file_is_one_line_exit_2(tmp_path, capsys):
+    code, _, stderr = lora_sweep("summary", tmp_path / "nope.nc", capsys=capsys)
+    assert code == 2 and "does not exist" in stderr and stderr.count("\n") == 1
+
+
+def test_overwrite_replaces_a_file_of_another_configuration(linear_results, tmp_path, capsys):
+    out = tmp_path / "saved.nc"
+    shutil.copy(linear_results, out)
+    argv = [*LINEAR[:4], "8", *LINEAR[5:], "--out", out, "--overwrite", "--json"]
+    code, stdout, _ = lora_sweep(*argv, capsys=capsys)
+    assert code == 0 and json.loads(stdout)["completed_cells"] == 2
+    assert toymodels.load_results(out).sizes["width"] == 1

@@ -1,0 +1,184 @@
+"""The named experiments and their presets: `paper` (the papers' setups) and `quick` (CI, demos).
+
+Every number a paper leaves open is chosen here, once, with the evidence in docs/sweeps.md
+("Choices the papers leave open"). A preset is plain data; the CLI turns it into a
+:class:`~toymodels._sweep.SweepConfig`, letting flags override single fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from toymodels.errors import UsageError
+
+PRESETS = ("paper", "quick")
+
+#: Init App. B.1.1: AdamW with β1 = 0.9, β2 = 0.99, rank 4. Weight decay: the paper gives none;
+#: 0 keeps the optimizer the one the theory analyses (Adam). Full batch (N = 1000): the paper gives
+#: no batch size, and full batch removes minibatch noise from the learning-rate comparison.
+_TEACHER_STUDENT = {
+    "optimizer": "adamw",
+    "rank": 4,
+    "b1": 0.9,
+    "b2": 0.99,
+    "weight_decay": 0.0,
+    "n_train": 1000,
+    "n_test": 100,
+    "data_seed": 0,
+}
+
+
+def powers_of_two(low: int, high: int) -> tuple[int, ...]:
+    """``(2^low, ..., 2^high)``.
+
+    >>> powers_of_two(7, 9)
+    (128, 256, 512)
+    """
+    return tuple(2**k for k in range(low, high + 1))
+
+
+def log_grid(low: float, high: float, count: int) -> tuple[float, ...]:
+    """``count`` log-spaced rates from ``low`` to ``high`` inclusive.
+
+    >>> log_grid(1e-3, 1e-1, 3)
+    (0.001, 0.01, 0.1)
+    """
+    return tuple(float(f"{r:.6g}") for r in np.geomspace(low, high, count))
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """One experiment at one preset: what to train and how the summary reads it.
+
+    ``rates`` is the equal-rate grid (η_A = η_B) at the narrowest width n₀; with ``rate_scaling``
+    = s the grid at width n is ``rates · (n/n₀)^s`` (one shared grid per width, so both inits see
+    the same rates). ``eta_A`` × ``eta_B`` is the 2-D grid of `heatmap`.
+    ``summary_steps``: the steps the summary reports (None: the last); ``window``: the loss at step
+    t is the mean over steps t − window + 1 … t (Adam at a large constant rate oscillates, and one
+    step's loss would pick the optimum by the phase of the oscillation).
+    """
+
+    experiment: str
+    name: str
+    model: str
+    inits: tuple[str, ...]
+    widths: tuple[int, ...]
+    seeds: tuple[int, ...]
+    train: Mapping[str, Any]
+    rates: tuple[float, ...] = ()
+    rate_scaling: str | None = None
+    eta_A: tuple[float, ...] = ()
+    eta_B: tuple[float, ...] = ()
+    metric: str = "train_loss"
+    window: int = 1
+    summary_steps: tuple[int | None, ...] = (None,)
+
+
+FIGURE2 = {
+    "paper": Preset(
+        experiment="figure2",
+        name="paper",
+        model="teacher-student",
+        inits=("A", "B"),
+        widths=powers_of_two(7, 13),
+        seeds=(0, 1),
+        rates=log_grid(2**-10, 2**-3, 8),
+        rate_scaling="-3/4",
+        train={**_TEACHER_STUDENT, "steps": 150, "record": False},
+        window=15,
+    ),
+    "quick": Preset(
+        experiment="figure2",
+        name="quick",
+        model="teacher-student",
+        inits=("A", "B"),
+        widths=powers_of_two(7, 10),
+        seeds=(0,),
+        rates=log_grid(2**-9, 2**-4, 6),
+        rate_scaling="-3/4",
+        train={**_TEACHER_STUDENT, "steps": 80, "record": False},
+        window=8,
+    ),
+}
+
+#: Figure 3 trains each init at its optimal rate of Figure 2 at n = 128 and n = 8192. These defaults
+#: are the optima of `lora-sweep figure2 --preset paper` (docs/sweeps.md); `--from-results` reads
+#: them from any figure-2 results file instead.
+FIGURE3_DEFAULT_RATES = {
+    ("A", 128): 1.5625e-2,
+    ("B", 128): 1.5625e-2,
+    ("A", 8192): 1.953125e-3,
+    ("B", 8192): 2.44140625e-4,
+}
+
+FIGURE3 = {
+    "paper": Preset(
+        experiment="figure3",
+        name="paper",
+        model="teacher-student",
+        inits=("A", "B"),
+        widths=(128, 8192),
+        seeds=(0, 1),
+        train={**_TEACHER_STUDENT, "steps": 200, "record": True},
+        metric="train_loss",
+        window=20,
+    ),
+    "quick": Preset(
+        experiment="figure3",
+        name="quick",
+        model="teacher-student",
+        inits=("A", "B"),
+        widths=(128, 1024),
+        seeds=(0, 1),
+        train={**_TEACHER_STUDENT, "steps": 100, "record": True},
+        metric="train_loss",
+        window=10,
+    ),
+}
+
+#: LoRA+ §3.2 and App. C.1.1: eq. 3 with d = 5, n = 100, r = 4, N = 1000 / 100, both A and B random
+#: (A ~ N(0, 1/n), B ~ N(0, 1)), plain gradient descent, 3 seeds, losses at t = 10 and t = 200.
+_LORA_MLP = {"optimizer": "sgd", "rank": 4, "n_train": 1000, "n_test": 100, "data_seed": 0}
+
+HEATMAP = {
+    "paper": Preset(
+        experiment="heatmap",
+        name="paper",
+        model="lora-mlp",
+        inits=("AB",),
+        widths=(100,),
+        seeds=(0, 1, 2),
+        eta_A=log_grid(1e-4, 1e1, 16),
+        eta_B=log_grid(1e-4, 1e1, 16),
+        train={**_LORA_MLP, "steps": 200, "record": False},
+        summary_steps=(10, 200),
+    ),
+    "quick": Preset(
+        experiment="heatmap",
+        name="quick",
+        model="lora-mlp",
+        inits=("AB",),
+        widths=(100,),
+        seeds=(0, 1, 2),
+        eta_A=log_grid(1e-4, 1e1, 8),
+        eta_B=log_grid(1e-4, 1e1, 8),
+        train={**_LORA_MLP, "steps": 200, "record": False},
+        summary_steps=(10, 200),
+    ),
+}
+
+EXPERIMENTS = {"figure2": FIGURE2, "figure3": FIGURE3, "heatmap": HEATMAP}
+
+
+def get_preset(experiment: str, name: str) -> Preset:
+    """The preset ``name`` of ``experiment``; :class:`UsageError` for an unknown one."""
+    presets = EXPERIMENTS[experiment]
+    if name not in presets:
+        raise UsageError(
+            f"unknown preset {name!r} for {experiment}; expected one of {', '.join(presets)}"
+        )
+    return presets[name]

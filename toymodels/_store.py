@@ -1,0 +1,235 @@
+"""The results store of width sweeps: one netCDF file per sweep, written atomically cell by cell.
+
+A sweep's results are an :class:`xarray.Dataset` with dims ``init × width × lr × seed × step``: one
+data variable per training metric (float32, NaN where a run diverged or a cell has not run yet)
+and ``diverged_step`` (``init × width × lr × seed``, −1 for a run that did not diverge, −2 for a
+cell that has not run yet). The coordinates ``eta_A`` and ``eta_B`` live on ``lr``, on
+``width, lr`` when the rates depend on the width, and on ``init, width, lr`` when they depend on the
+init too (figure 3 trains each init at its own optimal rate). Attributes: ``config`` (JSON of
+the sweep configuration), ``versions`` (JSON of the package versions), ``completed_cells`` (JSON
+list of ``[init, width]``).
+
+Why one file rewritten per cell instead of appending: netCDF-3 (the scipy backend, no extra
+dependency) cannot grow a variable in place, and rewriting a whole sweep costs milliseconds next to
+training one cell. Every write goes to a temporary file in the same directory, is fsynced and
+then renamed over the old file, so an interrupt or a kill at any moment leaves the previous complete
+file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from toymodels.errors import UsageError
+
+#: ``diverged_step`` of a run that did not diverge, and of a cell that has not run yet.
+NOT_DIVERGED = -1
+NOT_RUN = -2
+
+_ENGINE = "scipy"
+_PACKAGES = ("jax", "jaxlib", "optax", "numpy", "xarray", "scipy")
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of python, the numerical stack and this package (recorded in every results file)."""
+    from toymodels import __version__
+
+    versions = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    versions["lora-width-scaling"] = __version__
+    return versions
+
+
+def load_results(path) -> xr.Dataset:
+    """Load a sweep's results file into memory (the file is closed on return).
+
+    Raises :class:`~toymodels.errors.UsageError` naming the file when it is missing, unreadable or
+    not a results file written by `lora-sweep`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"results file {path} does not exist")
+    try:
+        ds = xr.load_dataset(path, engine=_ENGINE)
+    except Exception as error:  # any decoding failure means the same thing to the user
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise UsageError(f"cannot read results file {path}: {reason}") from None
+    missing = [key for key in ("config", "versions", "completed_cells") if key not in ds.attrs]
+    if missing or "diverged_step" not in ds:
+        raise UsageError(f"{path} is not a lora-sweep results file (no {', '.join(missing)})")
+    try:
+        json.loads(ds.attrs["config"])
+        json.loads(ds.attrs["completed_cells"])
+    except json.JSONDecodeError:
+        raise UsageError(f"results file {path} has corrupt attributes") from None
+    return ds
+
+
+def stored_config(ds: xr.Dataset) -> dict:
+    """The sweep configuration a results dataset was written with."""
+    return json.loads(ds.attrs["config"])
+
+
+def completed_cells(ds: xr.Dataset) -> set[tuple[str, int]]:
+    """The ``(init, width)`` cells whose runs are all in ``ds``."""
+    return {(str(init), int(width)) for init, width in json.loads(ds.attrs["completed_cells"])}
+
+
+def _normalized(config: dict) -> dict:
+    # JSON round trip: tuples become lists and floats print the same way on both sides.
+    return json.loads(json.dumps(config, sort_keys=True))
+
+
+def open_for_resume(path, config: dict, *, overwrite: bool) -> xr.Dataset | None:
+    """The results already in ``path`` for the sweep ``config``, or None to start afresh.
+
+    Checks everything a sweep needs before it trains: the directory is writable, and an existing
+    file was written by exactly this configuration (else a one-line error suggesting ``--out`` or
+    ``--overwrite``). With ``overwrite`` the old file is ignored here and replaced by the first cell
+    that finishes, so an interrupted overwrite still leaves a complete file.
+    """
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot create directory {directory}: {error.strerror}") from None
+    if not os.access(directory, os.W_OK):
+        raise UsageError(f"cannot write results to {directory}: permission denied")
+    if path.is_dir():
+        raise UsageError(f"--out {path} is a directory; give a file name such as {path}/sweep.nc")
+    if overwrite or not path.exists():
+        return None
+    existing = load_results(path)
+    old, new = _normalized(stored_config(existing)), _normalized(config)
+    if old != new:
+        differing = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+        raise UsageError(
+            f"{path} holds results of a different configuration (differs in: "
+            f"{', '.join(differing)}); choose a new --out or pass --overwrite"
+        )
+    return existing
+
+
+def new_dataset(
+    config: dict,
+    *,
+    inits,
+    widths,
+    seeds,
+    steps: int,
+    eta_A: xr.DataArray,
+    eta_B: xr.DataArray,
+    metric_names,
+) -> xr.Dataset:
+    """An empty results dataset: every metric NaN, every run :data:`NOT_RUN`, no cell completed."""
+    coords = {
+        "init": np.asarray(list(inits), dtype=str),
+        "width": np.asarray(list(widths), dtype=np.int32),
+        "lr": np.arange(eta_A.sizes["lr"], dtype=np.int32),
+        "seed": np.asarray(list(seeds), dtype=np.int32),
+        "step": np.arange(steps + 1, dtype=np.int32),
+    }
+    shape = tuple(len(v) for v in coords.values())
+    data = {
+        name: (tuple(coords), np.full(shape, np.nan, dtype=np.float32)) for name in metric_names
+    }
+    data["diverged_step"] = (tuple(coords)[:4], np.full(shape[:4], NOT_RUN, dtype=np.int32))
+    ds = xr.Dataset(data, coords=coords)
+    ds = ds.assign_coords(eta_A=eta_A.astype(np.float64), eta_B=eta_B.astype(np.float64))
+    ds.attrs = {
+        "config": json.dumps(config, sort_keys=True),
+        "versions": json.dumps(package_versions(), sort_keys=True),
+        "completed_cells": "[]",
+    }
+    return ds
+
+
+def with_cell(
+    ds: xr.Dataset, init: str, width: int, metrics: dict, diverged_step: np.ndarray
+) -> xr.Dataset:
+    """A copy of ``ds`` with the cell ``(init, width)`` filled and marked completed.
+
+    ``metrics[name]`` has shape ``[L, S, T + 1]``, ``diverged_step`` shape ``[L, S]``.
+    """
+    ds = ds.copy(deep=True)
+    where = {"init": init, "width": width}
+    for name in ds.data_vars:
+        if name == "diverged_step":
+            continue
+        if name not in metrics:
+            raise ValueError(f"the trainer did not return metric {name!r}")
+        ds[name].loc[where] = np.asarray(metrics[name], dtype=np.float32)
+    ds["diverged_step"].loc[where] = np.asarray(diverged_step, dtype=np.int32)
+    done = completed_cells(ds) | {(init, int(width))}
+    ds.attrs["completed_cells"] = json.dumps(sorted([i, w] for i, w in done))
+    return ds
+
+
+def save_atomically(ds: xr.Dataset, path) -> None:
+    """Write ``ds`` to ``path`` so that ``path`` is at every instant either the old or the new file.
+
+    Write a temporary file beside ``path``, fsync it, rename it over ``path`` (atomic on POSIX
+    within one file system), then fsync the directory so the rename itself survives a crash.
+    """
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        ds.to_netcdf(tmp, engine=_ENGINE)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):  # not every file system lets a directory be fsynced
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_temporaries(path) -> list[Path]:
+    """Delete temporary files that a killed writer of ``path`` left behind; return them.
+
+    A write killed by SIGKILL cannot clean up after itself; its temporary file carries the writer's
+    pid, so files of processes that no longer exist are safe to delete. ``path`` itself is never
+    touched.
+    """
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    removed = []
+    for candidate in directory.glob(f".{path.name}.*.tmp"):
+        pid_text = candidate.name[len(path.name) + 2 :].split(".", 1)[0]
+        if pid_text.isdigit() and not _pid_alive(int(pid_text)):
+            with contextlib.suppress(FileNotFoundError):
+                candidate.unlink()
+                removed.append(candidate)
+    return removed
