@@ -30,6 +30,7 @@ PROG = "lora-sweep"
 #: The modules that add subcommands, in the order `lora-sweep --help` lists them.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "toymodels._cmd_sweeps",  # run, figure2, figure3, heatmap, summary
+    "toymodels._cmd_coordcheck",  # coordcheck
     "toymodels._cmd_figures",  # figures
 )
 

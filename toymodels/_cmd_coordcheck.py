@@ -1,0 +1,152 @@
+"""`lora-sweep coordcheck`: measure width exponents and check them against the calculator.
+
+Exit code 0 whether the check passes or fails (it is a measurement; read the verdict or the
+JSON ``pass``), 2 with one line on stderr for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+
+#: Kept literal here (not imported from the implementation) so `lora-sweep --help` stays fast.
+_MODELS = ("teacher-student", "lora-mlp", "linear")
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "coordcheck",
+        help="measure width exponents γ in a toy model and check them against theory",
+        description=(
+            "Train a few steps at widths 2^7..2^13 over several seeds with η = η₀·n^c, fit the "
+            "slope of log RMS against log n for every tracked quantity at every step t = 1..T, and "
+            "compare with the exact exponents of theory.predict. Teacher-student and lora-mlp are "
+            "trained with Adam (theory model adam), linear with gradient descent (gd-linear). "
+            "See docs/empirical-gamma.md."
+        ),
+    )
+    # Exponents are written -1/2 or -inf, which argparse would take for options (it only knows
+    # -1 and -0.5 as negative numbers): `--eta-exponent -1/2` must work without an `=`.
+    parser._negative_number_matcher = re.compile(r"^-(\d|\.\d|inf$)")
+    parser.add_argument("--model", required=True, choices=_MODELS, help="toy model")
+    parser.add_argument(
+        "--init", required=True, help="A or B (aliases Init[A], Init[1], Init[B], Init[2])"
+    )
+    rates = parser.add_mutually_exclusive_group()
+    rates.add_argument(
+        "--eta-exponent", metavar="Q", help="c for equal rates η_A = η_B = η₀·n^c (e.g. -1/2)"
+    )
+    parser.add_argument(
+        "--eta-A-exponent", metavar="Q", help="c_A in η_A = η₀·n^(c_A) (with --eta-B-exponent)"
+    )
+    parser.add_argument(
+        "--eta-B-exponent", metavar="Q", help="c_B in η_B = η₀·n^(c_B) (with --eta-A-exponent)"
+    )
+    parser.add_argument(
+        "--eta0", type=float, default=None, metavar="X", help="prefactor η₀ > 0 (default per model)"
+    )
+    parser.add_argument(
+        "--widths",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="N",
+        help="widths (default 128 256 ... 8192)",
+    )
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        metavar="T",
+        help="updates; steps 1..T are compared (default 3)",
+    )
+    parser.add_argument(
+        "--seeds", type=int, default=None, metavar="S", help="number of seeds 0..S-1 (default 4)"
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=None,
+        metavar="X",
+        help="|measured − predicted| allowed (default 0.15)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object instead of the table"
+    )
+    parser.add_argument(
+        "--plot", metavar="FILE", help="save the RMS-against-width figure (.png, .pdf, .svg)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _rates(args) -> tuple[str, str]:
+    from toymodels.errors import UsageError
+
+    pair = (args.eta_A_exponent, args.eta_B_exponent)
+    if args.eta_exponent is not None:
+        if any(p is not None for p in pair):
+            raise UsageError(
+                "give either --eta-exponent or --eta-A-exponent with --eta-B-exponent, not both"
+            )
+        return args.eta_exponent, args.eta_exponent
+    if None in pair:
+        raise UsageError("give --eta-exponent Q, or both --eta-A-exponent Q and --eta-B-exponent Q")
+    return pair
+
+
+def _check_plot_path(path: str) -> None:
+    from pathlib import Path
+
+    from toymodels.errors import UsageError
+
+    target = Path(path)
+    if target.suffix.lower() not in {".png", ".pdf", ".svg"}:
+        raise UsageError(f"--plot {path}: the file name must end in .png, .pdf or .svg")
+    if not target.parent.is_dir():
+        raise UsageError(f"--plot {path}: directory {str(target.parent)!r} does not exist")
+
+
+def _headline(s) -> str:
+    eta0 = f"{s['eta0']:g}"
+    rates = f"η_A = {eta0}·n^({s['eta_A_exponent']}), η_B = {eta0}·n^({s['eta_B_exponent']})"
+    return (
+        f"coordcheck: {s['model']} trained with {s['optimizer']} "
+        f"(theory model {s['theory_model']}), "
+        f"Init[{s['init']}], {rates}; widths {', '.join(map(str, s['widths']))}; "
+        f"{len(s['seeds'])} seeds; {s['steps']} steps"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from toymodels import _coordcheck as cc
+
+    eta_A, eta_B = _rates(args)
+    if args.plot is not None:
+        _check_plot_path(args.plot)  # before training: bad input costs nothing
+    report = cc.coordcheck(
+        args.model,
+        args.init,
+        eta_A=eta_A,
+        eta_B=eta_B,
+        eta0=args.eta0,
+        widths=cc.DEFAULT_WIDTHS if args.widths is None else args.widths,
+        steps=cc.DEFAULT_STEPS if args.steps is None else args.steps,
+        seeds=cc.DEFAULT_SEEDS if args.seeds is None else args.seeds,
+        tolerance=cc.DEFAULT_TOLERANCE if args.tolerance is None else args.tolerance,
+        progress=not (args.quiet or args.json),
+    )
+    if args.plot is not None:
+        from toymodels._coordcheck_plot import plot_coordcheck
+
+        plot_coordcheck(report, args.plot)
+    if args.json:
+        json.dump(report.to_json(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(_headline(report.setting))
+        print(report.format_table())
+        if args.plot is not None:
+            print(f"figure: {args.plot}")
+    return 0

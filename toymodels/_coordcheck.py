@@ -1,0 +1,193 @@
+"""The empirical-γ check: train at several widths, fit the width exponents, compare with theory.
+
+For a toy model, an initialization and learning rates η_A = η₀·n^(c_A), η_B = η₀·n^(c_B), it
+trains a few steps at each width over several seeds (one compiled call per width), records the
+per-coordinate RMS of every tracked quantity, and judges the fitted slope of log RMS against
+log n at each step t = 1..T against ``theory.predict(...).trajectory[t]`` (see
+:mod:`toymodels._coordcheck_report` for the verdict and ``docs/empirical-gamma.md`` for the
+protocol).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from fractions import Fraction
+
+import numpy as np
+
+import theory
+from toymodels._coordcheck_report import CoordCheckReport, WidthMeasurement, compare
+from toymodels.errors import UsageError
+
+#: toy model → (theory model that predicts it, optimizer it is trained with for the check).
+MODELS = {
+    "teacher-student": ("adam", "adam"),
+    "lora-mlp": ("adam", "adam"),
+    "linear": ("gd-linear", "sgd"),
+}
+
+#: The quantities compared, per theory model (names of docs/architecture.md).
+QUANTITIES = {
+    "adam": ("Z_A", "B", "Z_B", "dZ_B", "delta1", "delta2", "delta3"),
+    "gd-linear": ("b", "aTx", "f", "delta1", "delta2", "delta3"),
+}
+
+
+DEFAULT_WIDTHS = tuple(2**k for k in range(7, 14))
+DEFAULT_STEPS = 3
+DEFAULT_SEEDS = 4
+DEFAULT_TOLERANCE = 0.15
+#: η₀ per toy model (see docs/empirical-gamma.md, "Choosing η₀").
+DEFAULT_ETA0 = {"teacher-student": 0.5, "lora-mlp": 0.5, "linear": 0.2}
+
+
+def normalize_init(init) -> str:
+    """``"Init[1]"`` → ``"A"`` (theory's aliases); :class:`UsageError` for any other init.
+
+    >>> normalize_init("Init[2]")
+    'B'
+    """
+    try:
+        return theory.canonical_init(init)
+    except theory.ExponentError as error:
+        raise UsageError(f"{error} (the empirical-γ check needs a theory prediction)") from None
+
+
+def rate_exponent(value) -> Fraction:
+    """A learning-rate exponent, exact: ``"-1/2"``, ``"-0.5"``, ``-1``, ``Fraction(-1, 2)``."""
+    try:
+        exponent = theory.parse_exponent(value)
+    except theory.ExponentError as error:
+        raise UsageError(f"bad learning-rate exponent: {error}") from None
+    if exponent == theory.NEG_INF:
+        raise UsageError("a learning-rate exponent must be finite (η = n^-inf is no training)")
+    return exponent
+
+
+def measure(
+    model: str,
+    init: str,
+    *,
+    eta_A: Fraction,
+    eta_B: Fraction,
+    eta0: float,
+    widths: Sequence[int],
+    steps: int,
+    seeds: Sequence[int],
+    quantities: Sequence[str],
+    progress: bool = False,
+) -> WidthMeasurement:
+    """Train ``model`` at every width with η = η₀·n^c and record the per-coordinate RMS.
+
+    Returns a :class:`WidthMeasurement` with ``rms[q]`` of shape ``[W, S, T + 1]``.
+    """
+    from tqdm.auto import tqdm
+
+    from toymodels.train import TrainConfig, train_grid
+
+    optimizer = MODELS[model][1]
+    per_width = {q: [] for q in quantities}
+    for width in tqdm(widths, desc="coordcheck widths", unit="width", disable=not progress):
+        config = TrainConfig(model=model, width=width, init=init, optimizer=optimizer, steps=steps)
+        lr_A = np.array([eta0 * width ** float(eta_A)])
+        lr_B = np.array([eta0 * width ** float(eta_B)])
+        result = train_grid(config, lr_A, lr_B, np.asarray(seeds))
+        for q in quantities:
+            per_width[q].append(np.asarray(result.metrics[q])[0])  # [S, T + 1]
+    return WidthMeasurement(
+        widths=tuple(int(w) for w in widths),
+        seeds=tuple(int(s) for s in seeds),
+        rms={q: np.stack(v) for q, v in per_width.items()},
+    )
+
+
+def coordcheck(
+    model: str,
+    init: str,
+    *,
+    eta_A,
+    eta_B,
+    eta0: float | None = None,
+    widths: Sequence[int] = DEFAULT_WIDTHS,
+    steps: int = DEFAULT_STEPS,
+    seeds: int | Sequence[int] = DEFAULT_SEEDS,
+    tolerance: float = DEFAULT_TOLERANCE,
+    progress: bool = False,
+) -> CoordCheckReport:
+    """Measure the width exponents of ``model`` and check them against ``theory.predict``.
+
+    Args:
+      model: ``"teacher-student"``, ``"lora-mlp"`` (Adam; theory model ``adam``) or ``"linear"``
+        (gradient descent; theory model ``gd-linear``).
+      init: ``"A"`` or ``"B"`` (aliases ``Init[1]``, ``Init[2]``, ...).
+      eta_A, eta_B: exact rate exponents c_A, c_B (``"-1/2"``, ``Fraction(-1, 2)``); η = η₀·n^c.
+      eta0: the prefactor η₀ > 0 (default: :data:`DEFAULT_ETA0` of the model).
+      widths: at least two distinct widths n ≥ 1.
+      steps: T ≥ 1 updates; steps t = 1..T are compared.
+      seeds: a number of seeds (0..S−1) or the seeds themselves.
+      tolerance: a cell passes when |measured − predicted| ≤ tolerance.
+
+    Returns:
+      A :class:`CoordCheckReport`. Raises :class:`UsageError` for bad input.
+    """
+    if model not in MODELS:
+        raise UsageError(
+            f"unknown model {model!r} for the empirical-γ check: "
+            f"expected one of {', '.join(MODELS)}"
+        )
+    init = normalize_init(init)
+    eta_A, eta_B = rate_exponent(eta_A), rate_exponent(eta_B)
+    eta0 = DEFAULT_ETA0[model] if eta0 is None else float(eta0)
+    if not (math.isfinite(eta0) and eta0 > 0):
+        raise UsageError(f"eta0 must be a positive number, got {eta0}")
+    widths = tuple(widths)
+    if any(int(w) != w or w < 1 for w in widths):
+        raise UsageError(f"widths must be positive integers, got {list(widths)}")
+    if len(set(widths)) < 2:
+        raise UsageError("the empirical-γ check needs at least two distinct widths to fit a slope")
+    widths = tuple(sorted(set(int(w) for w in widths)))
+    if int(steps) != steps or steps < 1:
+        raise UsageError(f"steps must be an integer >= 1, got {steps}")
+    seeds = tuple(range(seeds)) if isinstance(seeds, int) else tuple(int(s) for s in seeds)
+    if not seeds:
+        raise UsageError("the empirical-γ check needs at least one seed")
+    if not (math.isfinite(tolerance) and tolerance >= 0):
+        raise UsageError(f"tolerance must be a number >= 0, got {tolerance}")
+
+    theory_model = MODELS[model][0]
+    prediction = theory.predict(theory_model, init, eta_A=eta_A, eta_B=eta_B, steps=steps)
+    quantities = QUANTITIES[theory_model]
+    measurement = measure(
+        model,
+        init,
+        eta_A=eta_A,
+        eta_B=eta_B,
+        eta0=eta0,
+        widths=widths,
+        steps=steps,
+        seeds=seeds,
+        quantities=quantities,
+        progress=progress,
+    )
+    checks = compare(
+        measurement,
+        prediction.trajectory,
+        quantities=quantities,
+        steps=range(1, steps + 1),
+        tolerance=tolerance,
+    )
+    setting = {
+        "model": model,
+        "theory_model": theory_model,
+        "optimizer": MODELS[model][1],
+        "init": init,
+        "eta_A_exponent": theory.format_exponent(eta_A),
+        "eta_B_exponent": theory.format_exponent(eta_B),
+        "eta0": eta0,
+        "widths": list(widths),
+        "seeds": list(seeds),
+        "steps": steps,
+        "tolerance": tolerance,
+    }
+    return CoordCheckReport(setting=setting, checks=checks, measurement=measurement)
