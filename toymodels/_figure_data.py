@@ -5,11 +5,10 @@ A results store (docs/architecture.md) is an ``xarray.Dataset`` with dims
 (or on ``width × lr``), one variable per metric and ``diverged_step``. Everything here is a pure
 function of such a Dataset; nothing trains.
 
-Conventions shared by every figure and claim:
-
-- a run that diverged has NaN metrics after its divergence step; a cell (rate pair) where *any*
-  seed diverged by the evaluation step counts as not trainable (loss = +inf), never as a small loss;
-- losses are averaged over seeds before a rate is chosen (the papers average their runs).
+The losses, optima and bands come from :mod:`toymodels.analysis` (the sweeps' one definition):
+a rate at which any seed diverged is never optimal (+inf), cells not run yet are NaN and drop out,
+and the loss is averaged over the last ``window`` steps that the sweep's preset names (Adam at a
+large constant rate oscillates; see docs/sweeps.md).
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 import xarray as xr
 
+from toymodels import analysis
 from toymodels.errors import UsageError
 
 #: Relative tolerance of the "within 1% of the best loss" markers (LoRA+ Figure 2).
@@ -47,30 +47,35 @@ def rates(results: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
     return eta_A.transpose(*dims), eta_B.transpose(*dims)
 
 
-def loss_at(results: xr.Dataset, loss: str = "train_loss", step: int | None = None) -> xr.DataArray:
-    """Mean over seeds of ``loss`` at ``step`` (default: the last), +inf where a seed diverged.
+def analysis_window(results: xr.Dataset) -> int:
+    """The loss window of the preset that wrote ``results`` (1 for a custom or unknown sweep)."""
+    from toymodels._presets import get_preset
 
-    Returns dims ``results.dims`` minus ``seed`` and ``step``.
+    config = attrs_json(results, "config")
+    try:
+        return int(get_preset(config["experiment"], config["preset"]).window)
+    except (KeyError, TypeError, UsageError):
+        return 1
+
+
+def loss_at(results: xr.Dataset, loss: str = "train_loss", step: int | None = None) -> xr.DataArray:
+    """Seed-mean ``loss`` at ``step`` (default: the last) over the preset's window.
+
+    +inf where a seed diverged, NaN where the cell has not run; dims those of ``results`` minus
+    ``seed`` and ``step``.
     """
     require(results, loss)
-    steps = results["step"].values
-    step = int(steps[-1]) if step is None else int(step)
-    if step not in steps:
-        raise UsageError(f"step {step} is not in the results (steps {steps[0]}..{steps[-1]})")
-    per_seed = results[loss].sel(step=step)
-    # NaN (diverged) in any seed poisons the mean: a rate that sometimes diverges is not "good".
-    mean = per_seed.mean("seed", skipna=False)
-    return mean.where(np.isfinite(mean), np.inf)
+    return analysis.mean_loss(results, loss, step, window=analysis_window(results))
 
 
 class Optimum(NamedTuple):
     """The best rate per ``init × width`` (all arrays have dims ``init × width``).
 
-    ``eta`` is the rate at the lowest seed-mean loss; ``band_low``/``band_high`` span the rates
-    whose loss is within ``NEAR_BEST`` of it (the uncertainty band of Figure 2); ``loss`` is that
-    best loss (+inf where nothing trained); ``at_grid_edge`` is True when the optimum is the grid's
-    smallest or
-    largest rate, so the true optimum may lie outside the grid.
+    ``eta`` is the rate at the lowest seed-mean loss (NaN where nothing trained or the cell has not
+    run); ``band_low``/``band_high`` span the rates whose loss is within ``NEAR_BEST`` of it (the
+    uncertainty band of Figure 2); ``loss`` is that best loss; ``at_grid_edge`` is True when the
+    optimum is the grid's smallest or largest rate (the true optimum may lie outside the grid);
+    ``max_stable`` is the largest rate at which no seed diverged.
     """
 
     eta: xr.DataArray
@@ -78,35 +83,26 @@ class Optimum(NamedTuple):
     band_high: xr.DataArray
     loss: xr.DataArray
     at_grid_edge: xr.DataArray
+    max_stable: xr.DataArray
 
 
 def optimal_rates(
     results: xr.Dataset, loss: str = "train_loss", step: int | None = None
 ) -> Optimum:
-    """The optimal equal learning rate per ``init × width`` of a Figure-2 sweep.
-
-    The rate is ``eta_A`` (equal to ``eta_B`` in an equal-rate sweep).
-    """
-    mean = loss_at(results, loss, step).transpose("init", "width", "lr")
-    eta, _ = rates(results)
-    eta = eta.broadcast_like(mean).transpose("init", "width", "lr")
-    values, etas = mean.values, eta.values
-    best_i = np.argmin(values, axis=-1)
-    best = np.take_along_axis(values, best_i[..., None], -1)[..., 0]
-    near = np.isfinite(values) & (values <= best[..., None] * (1 + NEAR_BEST))
-    low = np.where(near, etas, np.inf).min(-1)
-    high = np.where(near, etas, -np.inf).max(-1)
-    eta_star = np.take_along_axis(etas, best_i[..., None], -1)[..., 0]
-    nothing = ~np.isfinite(best)
-    eta_star, low, high = (np.where(nothing, np.nan, a) for a in (eta_star, low, high))
-    edge = (eta_star == etas.min(-1)) | (eta_star == etas.max(-1))
-
-    def wrap(a):
-        return xr.DataArray(
-            a, dims=("init", "width"), coords={"init": mean.init, "width": mean.width}
-        )
-
-    return Optimum(wrap(eta_star), wrap(low), wrap(high), wrap(best), wrap(edge))
+    """The optimal equal learning rate per ``init × width`` of a Figure-2 sweep (η = η_A = η_B)."""
+    require(results, loss)
+    opt = analysis.optimal_rates(
+        results, loss, step, window=analysis_window(results), tolerance=NEAR_BEST
+    )
+    band = opt["band_eta_A"]
+    return Optimum(
+        eta=opt["eta_A"],
+        band_low=band.sel(bound="low", drop=True),
+        band_high=band.sel(bound="high", drop=True),
+        loss=opt["loss"],
+        at_grid_edge=opt["at_edge"],
+        max_stable=opt["max_stable_eta_A"],
+    )
 
 
 def cell_at_optimum(results: xr.Dataset, init: str, width: int) -> xr.Dataset:

@@ -70,7 +70,7 @@ def sweep(
     path = folder / f"{experiment}.nc"
     argv = [experiment, "--preset", preset_name, "--out", str(path)]
     if experiment == "figure3":
-        argv += ["--from", str(folder / "figure2.nc")]
+        argv += ["--from-results", str(folder / "figure2.nc")]
     code = cli.main([*argv, *(["--quiet"] if quiet else [])])
     if code != 0:
         raise RuntimeError(f"`lora-sweep {' '.join(argv)}` exited with code {code}")
