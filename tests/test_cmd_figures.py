@@ -42,7 +42,7 @@ def test_writes_png_and_pdf_for_each_store_given_and_checks_claims(results_dir, 
         (["figures"], "no results to plot"),
         (["figures", "--figure2", "/nonexistent.nc"], "no such file"),
         (["figures", "--results", "/nonexistent"], "not a folder"),
-        (["figures", "--figure2", "CORRUPT"], "not a readable results file"),
+        (["figures", "--figure2", "CORRUPT"], "cannot read results file"),
     ],
     ids=["nothing-given", "missing-file", "missing-folder", "corrupt-file"],
 )

@@ -2,7 +2,8 @@
 
     lora-sweep figures --results results/ --out figures/ --claims
 
-reads ``figure2.nc``, ``figure3.nc`` and ``heatmap.nc`` from ``--results`` (or the files named by
+reads ``figure2.nc``, ``figure3.nc`` and ``heatmap.nc`` from ``--results`` (else the sweeps'
+default names ``figure2-paper.nc``, then ``figure2-quick.nc``, …; or the files named by
 ``--figure2/--figure3/--heatmap``), draws every figure their data allows, and with ``--claims``
 prints the claims table of theory-notes §5 checked against them. Nothing is drawn or claimed for a
 store that was not given.
@@ -82,21 +83,22 @@ def resolve_stores(args: argparse.Namespace) -> dict[str, Path]:
             if not explicit.is_file():
                 raise UsageError(f"--{store} {explicit}: no such file")
             paths[store] = explicit
-        elif args.results is not None and (args.results / f"{store}.nc").is_file():
-            paths[store] = args.results / f"{store}.nc"
+        elif args.results is not None:
+            # our names first, then the sweeps' defaults (EXPERIMENT-PRESET.nc), paper before quick
+            names = (f"{store}.nc", f"{store}-paper.nc", f"{store}-quick.nc")
+            found = [args.results / n for n in names if (args.results / n).is_file()]
+            if found:
+                paths[store] = found[0]
     if not paths:
         raise UsageError("no results to plot: give --results DIR or --figure2/--figure3/--heatmap")
     return paths
 
 
 def load_store(path: Path):
-    """Open one results file; a file xarray cannot read is bad input, not a traceback."""
-    import xarray as xr
+    """Open one results file (``toymodels.load_results``: bad files are one-line usage errors)."""
+    from toymodels import load_results
 
-    try:
-        return xr.load_dataset(path)
-    except (OSError, ValueError, TypeError) as err:
-        raise UsageError(f"{path}: not a readable results file ({err})") from None
+    return load_results(path)
 
 
 def phase_diagrams(out: Path) -> list[Path]:

@@ -115,9 +115,7 @@ def plot_optimal_rates(results: xr.Dataset, *, loss: str = "train_loss") -> Figu
         )
     _width_axis(ax, widths)
     ax.set_yscale("log")
-    ax.set_ylabel(
-        f"optimal learning rate $\\eta^*$ (best seed-mean final {loss.replace('_', ' ')})"
-    )
+    ax.set_ylabel(f"optimal learning rate $\\eta^*$ (lowest seed-mean {loss.replace('_', ' ')})")
     ax.set_title("Optimal learning rate against width (teacher-student, AdamW)")
     handles, labels = ax.get_legend_handles_labels()
     handles.append(Line2D([], [], marker="o", ls="", mfc="white", mec="0.3"))
@@ -153,8 +151,8 @@ def plot_feature_norms(results: xr.Dataset, *, widths=None) -> Figure:
     steps = results.step.values
     for row, width in enumerate(widths):
         cells = {init: data.cell_at_optimum(results, init, width) for init in inits}
-        summary = "; ".join(
-            f"{INIT_LABELS.get(i, i)} $\\eta$={_sci(float(c.eta_A))}, train loss "
+        summary = "\n".join(
+            f"{INIT_LABELS.get(i, i)}: $\\eta$ = {_sci(float(c.eta_A))}, train loss "
             f"{_sci(float(data.loss_at(c, 'train_loss')))}"
             for i, c in cells.items()
         )
@@ -173,7 +171,7 @@ def plot_feature_norms(results: xr.Dataset, *, widths=None) -> Figure:
             ax.set_yscale("log")
             ax.set_xlabel("training step $t$")
             ax.set_ylabel(f"$N^{{-1}}\\sum_i \\|{symbol}(x_i)\\|$")
-            ax.set_title(f"$n = {width}$, $|{symbol}|$\n{summary}", fontsize=8.5)
+            ax.set_title(f"$n = {width}$, $|{symbol}|$\n{summary}", fontsize=8.5, loc="left")
             ax.grid(True, alpha=0.3)
     handles = [Line2D([], [], color=INIT_COLORS.get(i, OKABE_ITO[0]), lw=2) for i in inits]
     labels = [INIT_LABELS.get(i, i) for i in inits]
@@ -227,10 +225,11 @@ def plot_rate_heatmaps(results: xr.Dataset, *, steps=(10, 200)) -> Figure:
                     color="white",
                     ms=9,
                     mew=2,
+                    zorder=3,  # above the best pair's star, which is also within 1%
                     path_effects=[patheffects.withStroke(linewidth=3.5, foreground="black")],
                 )
                 (a, b), _ = data.best_pairs(grid)
-                ax.plot([a], [b], "*", color=BEST_COLOR, mfc="white", ms=13)
+                ax.plot([a], [b], "*", color=BEST_COLOR, mfc="white", ms=15, zorder=2)
             lo = max(grid.eta_A.min(), grid.eta_B.min())
             hi = min(grid.eta_A.max(), grid.eta_B.max())
             ax.plot([lo, hi], [lo, hi], "--", color=EQUAL_COLOR, lw=2)
@@ -245,7 +244,12 @@ def plot_rate_heatmaps(results: xr.Dataset, *, steps=(10, 200)) -> Figure:
         Line2D([], [], ls="--", color=EQUAL_COLOR, lw=2),
         Patch(color="0.8"),
     ]
-    labels = ["within 1% of the best loss", "best pair", r"$\eta_A = \eta_B$", "diverged"]
+    labels = [
+        "within 1% of the best loss",
+        "best pair",
+        r"$\eta_A = \eta_B$",
+        "diverged (some seed) or not run",
+    ]
     fig.legend(handles, labels, loc="outside upper center", ncols=4, fontsize=9)
     _footer(fig, results)
     return fig

@@ -60,6 +60,9 @@ def sweep(
     """Run (or resume) ``lora-sweep EXPERIMENT --preset P`` into :func:`results_dir`; load it.
 
     Finished cells are skipped, so on finished results this only loads the file.
+    ``LORA_SWEEP_FLAGS_FIGURE2`` (``_FIGURE3``, ``_HEATMAP``), e.g. ``"--steps 30"``, is appended
+    to that sweep's command line: the notebook test uses it to keep CI fast. The sweep refuses to
+    mix such a run into an existing file of another configuration.
     """
     from toymodels import cli
     from toymodels._cmd_figures import load_store
@@ -71,6 +74,7 @@ def sweep(
     argv = [experiment, "--preset", preset_name, "--out", str(path)]
     if experiment == "figure3":
         argv += ["--from-results", str(folder / "figure2.nc")]
+    argv += os.environ.get(f"LORA_SWEEP_FLAGS_{experiment.upper()}", "").split()
     code = cli.main([*argv, *(["--quiet"] if quiet else [])])
     if code != 0:
         raise RuntimeError(f"`lora-sweep {' '.join(argv)}` exited with code {code}")
@@ -118,4 +122,62 @@ def exponent_table(figure2, *, loss: str = "train_loss") -> str:
             )
         predicted = theory.format_exponent(theory.predicted_rate_exponent("adam", init))
         rows.append(f"| Init[{init}] | {cells[0]} | {cells[1]} | {predicted} |")
+    return "\n".join(rows)
+
+
+#: The empirical-γ settings of the protocol (issue 6, docs/empirical-gamma.md): (model, init, c_A,
+#: c_B) with η = η₀·n^c. Init paper Thms 1-2 at c ∈ {−1/2, −1}, LoRA+ rates (−1, 0) for both inits,
+#: and the linear toy of LoRA+ Props 1-2.
+GAMMA_SETTINGS = (
+    ("teacher-student", "A", "-1/2", "-1/2"),
+    ("teacher-student", "A", "-1", "-1"),
+    ("teacher-student", "B", "-1/2", "-1/2"),
+    ("teacher-student", "B", "-1", "-1"),
+    ("teacher-student", "A", "-1", "0"),
+    ("teacher-student", "B", "-1", "0"),
+    ("linear", "A", "-1/2", "-1/2"),
+    ("linear", "A", "-1", "0"),
+)
+#: Quick mode measures two widths only: a smoke run of the check, not a measurement to quote.
+QUICK_GAMMA_WIDTHS = (128, 1024)
+
+
+def empirical_gamma(out: Path | None = None, settings=GAMMA_SETTINGS) -> list:
+    """Run the empirical-γ check for ``settings``; plot each (PNG + PDF) into ``out`` if given.
+
+    Returns the coordcheck reports (``.format_table()``, ``.passed``). Quick mode uses
+    :data:`QUICK_GAMMA_WIDTHS`, the full mode the check's default widths 2^7..2^13.
+    """
+    from toymodels._coordcheck import DEFAULT_WIDTHS, coordcheck
+    from toymodels._coordcheck_plot import plot_coordcheck
+
+    widths = QUICK_GAMMA_WIDTHS if quick_mode() else DEFAULT_WIDTHS
+    reports = []
+    for model, init, c_A, c_B in settings:
+        report = coordcheck(model, init, eta_A=c_A, eta_B=c_B, widths=widths)
+        reports.append(report)
+        if out is not None:
+            Path(out).mkdir(parents=True, exist_ok=True)
+            rates = "_".join(c.replace("-", "m").replace("/", "_") for c in (c_A, c_B))
+            stem = f"empirical_gamma_{model.replace('-', '_')}_{init}_{rates}"
+            for ext in ("png", "pdf"):
+                plot_coordcheck(report, Path(out) / f"{stem}.{ext}")
+    return reports
+
+
+def gamma_summary(reports) -> str:
+    """One Markdown row per setting: model, init, rates, cells passed, overall verdict."""
+    rows = [
+        "| model | init | c_A | c_B | widths | cells passed | verdict |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for report in reports:
+        s = report.setting
+        passed = sum(c.passed for c in report.checks)
+        widths = f"{min(s['widths'])}..{max(s['widths'])}"
+        rows.append(
+            f"| {s['model']} | Init[{s['init']}] | {s['eta_A_exponent']} | "
+            f"{s['eta_B_exponent']} | {widths} | {passed}/{len(report.checks)} | "
+            f"{'pass' if report.passed else 'FAIL'} |"
+        )
     return "\n".join(rows)

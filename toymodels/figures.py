@@ -18,6 +18,7 @@ from toymodels._claims import (
     check_loraplus,
     claims_table,
 )
+from toymodels._cmd_figures import PHASE_MODELS, phase_diagrams
 from toymodels._figure_data import optimal_rates, provenance
 from toymodels._figures import (
     INIT_LABELS,
@@ -28,9 +29,12 @@ from toymodels._figures import (
     save_figure,
 )
 from toymodels._reproduce import (
+    GAMMA_SETTINGS,
     describe,
+    empirical_gamma,
     exponent_table,
     figures_dir,
+    gamma_summary,
     preset,
     project_root,
     quick_mode,
@@ -41,10 +45,12 @@ from toymodels._reproduce import (
 __all__ = [
     "CLAIMS_E1",
     "CLAIMS_E2",
+    "GAMMA_SETTINGS",
     "INIT_LABELS",
     "NOT",
     "NO_DATA",
     "PARTLY",
+    "PHASE_MODELS",
     "REPRODUCED",
     "ClaimCheck",
     "check_claims",
@@ -52,9 +58,12 @@ __all__ = [
     "check_loraplus",
     "claims_table",
     "describe",
+    "empirical_gamma",
     "exponent_table",
     "figures_dir",
+    "gamma_summary",
     "optimal_rates",
+    "phase_diagrams",
     "plot_feature_norms",
     "plot_loss_curves",
     "plot_optimal_rates",
