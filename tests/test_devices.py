@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from types import SimpleNamespace
 
 import pytest
 
@@ -56,13 +57,11 @@ def test_one_device_is_a_plain_call():
 
     calls = []
 
-    class Result:
-        metrics = {"train_loss": np.zeros((3, 1, 2))}
-        diverged_step = np.full((3, 1), -1)
-
     def trainer(config, eta_A, eta_B, seeds):
         calls.append((eta_A.tolist(), eta_B.tolist(), seeds.tolist()))
-        return Result()
+        return SimpleNamespace(
+            metrics={"train_loss": np.zeros((3, 1, 2))}, diverged_step=np.full((3, 1), -1)
+        )
 
     import jax
 

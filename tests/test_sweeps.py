@@ -260,3 +260,81 @@ def test_overwrite_replaces_a_file_of_another_configuration(linear_results, tmp_
     code, stdout, _ = lora_sweep(*argv, capsys=capsys)
     assert code == 0 and json.loads(stdout)["completed_cells"] == 2
     assert toymodels.load_results(out).sizes["width"] == 1
+
+
+@pytest.fixture(scope="module")
+def figure2_results(tmp_path_factory) -> Path:
+    """A tiny figure-2 sweep of the teacher-student model (widths 8 and 16, 3 steps)."""
+    out = tmp_path_factory.mktemp("figure2") / "figure2.nc"
+    argv = ["figure2", "--preset", "quick", "--widths", "8,16", "--lr", "1e-2:1e-1:3",
+            "--seeds", "0", "--steps", "3", "--quiet", "--out", str(out)]  # fmt: skip
+    assert cli.main(argv) == 0
+    return out
+
+
+def test_figure2_json_names_rates_exponents_and_the_theory(figure2_results, capsys):
+    code, stdout, _ = lora_sweep("summary", figure2_results, "--json", capsys=capsys)
+    assert code == 0
+    summary = json.loads(stdout)
+    assert summary["predicted_exponent"] == {"A": "-1/2", "B": "-1"}
+    rates = toymodels.load_results(figure2_results)["eta_A"]
+    for init in ("A", "B"):
+        for width in ("8", "16"):
+            assert summary["optimal_lr"][init][width] in rates.sel(width=int(width)).values
+        assert len(summary["fitted_exponent"][init]["ci"]) == 2
+
+
+def test_figure2_quick_scales_its_grid_with_width(figure2_results):
+    ds = toymodels.load_results(figure2_results)
+    assert ds["eta_A"].dims == ("width", "lr")
+    ratio = ds["eta_A"].sel(width=16) / ds["eta_A"].sel(width=8)
+    np.testing.assert_allclose(ratio, 2.0**-0.75, rtol=1e-5)
+
+
+def test_figure3_takes_each_inits_optimal_rate_from_figure2(figure2_results, tmp_path, capsys):
+    out = tmp_path / "figure3.nc"
+    code, stdout, _ = lora_sweep(
+        "figure3", "--preset", "quick", "--from-results", figure2_results, "--widths", "8,16",
+        "--seeds", "0,1", "--steps", "3", "--quiet", "--json", "--out", out, capsys=capsys,
+    )  # fmt: skip
+    assert code == 0
+    summary = json.loads(stdout)
+    optimal = json.loads(lora_sweep("summary", figure2_results, "--json", capsys=capsys)[1])
+    assert summary["rate"] == optimal["optimal_lr"]
+    ds = toymodels.load_results(out)
+    assert ds["eta_A"].dims == ("init", "width", "lr") and ds.sizes["lr"] == 1
+    assert {"norm_Z_A", "norm_Z_B", "train_loss"} <= set(summary)
+
+
+def test_figure3_needs_a_rate_for_every_cell(tmp_path, capsys):
+    code, _, stderr = lora_sweep(
+        "figure3", "--lr", "A@8=1e-2", "--widths", "8", "--out", tmp_path / "f3.nc",
+        capsys=capsys,
+    )  # fmt: skip
+    assert code == 2 and "no rate for B@8" in stderr
+
+
+def test_heatmap_flattens_the_2d_grid_into_lr(tmp_path, capsys):
+    out = tmp_path / "heatmap.nc"
+    code, stdout, _ = lora_sweep(
+        "heatmap", "--preset", "quick", "--eta-A", "1e-3,1e-1", "--eta-B", "1e-3,1e-1",
+        "--seeds", "0", "--steps", "10", "--quiet", "--json", "--out", out, capsys=capsys,
+    )  # fmt: skip
+    assert code == 0
+    ds = toymodels.load_results(out)
+    assert ds.sizes["lr"] == 4 and ds["eta_A"].dims == ("lr",)
+    pairs = set(zip(ds["eta_A"].values.tolist(), ds["eta_B"].values.tolist(), strict=True))
+    assert pairs == {(a, b) for a in (1e-3, 1e-1) for b in (1e-3, 1e-1)}
+    reports = json.loads(stdout)["heatmap"]
+    assert {(r["metric"], r["step"]) for r in reports} == {("train_loss", 10), ("test_loss", 10)}
+    best = analysis_best(ds)
+    train = next(r for r in reports if r["metric"] == "train_loss")
+    assert (train["best"]["eta_A"], train["best"]["eta_B"]) == best
+
+
+def analysis_best(ds):
+    from toymodels import analysis
+
+    mean = analysis.mean_loss(ds, "train_loss").isel(init=0, width=0)
+    index = int(np.argmin(np.where(np.isfinite(mean), mean, np.inf)))
+    return float(ds["eta_A"][index]), float(ds["eta_B"][index])

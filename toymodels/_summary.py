@@ -50,6 +50,9 @@ def _is_two_d(ds: xr.Dataset) -> bool:
 def summarize(ds: xr.Dataset, *, metric: str, window: int, steps) -> dict:
     """The summary of ``ds`` as plain JSON values (see the module docstring)."""
     config = stored_config(ds)
+    last = int(ds["step"][-1])
+    # A preset's reported steps (heatmap: 10 and 200) beyond a shorter run mean its last step.
+    steps = tuple(dict.fromkeys(last if s is None or s > last else int(s) for s in steps))
     base = {
         "experiment": config["experiment"],
         "preset": config.get("preset"),
@@ -150,7 +153,7 @@ def _two_d(ds, window, steps) -> dict:
 
 def _pair(mean: xr.DataArray, ds: xr.Dataset, ranked: xr.DataArray) -> dict:
     flat = ranked.stack(cell=("init", "width", "lr"))
-    index = int(flat.argmin())
+    index = int(np.argmin(flat.values))
     init, width, lr = (flat["cell"].values[index][k] for k in range(3))
     sel = {"init": init, "width": width, "lr": lr}
     eta = {name: float(ds[name].broadcast_like(mean).sel(sel)) for name in ("eta_A", "eta_B")}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -237,6 +238,23 @@ def cell_cost(config: SweepConfig, width: int) -> float:
     return float(width + 64) * config.n_rates * len(config.seeds) * config.steps
 
 
+#: Memory one compiled call may use for its runs' [N, n] activations; wider cells train in chunks.
+MEMORY_BUDGET_BYTES = 4 * 2**30
+
+
+def runs_per_call(config: SweepConfig, width: int) -> int | None:
+    """How many runs ``train_grid`` may batch at ``width`` (None: all of them).
+
+    A run of a LoRA-layer model holds about 16 float32 arrays of shape [N, n] at once (features,
+    activations, gradients, Adam's moments are only [r, n]); the numbers do not depend on it.
+    """
+    n_train = int(config.train.get("n_train") or 1000)
+    per_run = 16 * 4 * n_train * width
+    runs = len(config.seeds) * config.n_rates
+    fits = max(1, MEMORY_BUDGET_BYTES // per_run)
+    return None if fits >= runs else int(fits)
+
+
 def default_trainer() -> Callable:
     """The project's ``train_grid`` (imported lazily: JAX starts only when a sweep trains)."""
     from toymodels.train import train_grid
@@ -290,8 +308,10 @@ def run_sweep(
         for (init, width), cost in zip(todo, costs, strict=True):
             bar.describe(init, width)
             eta_A, eta_B = config.cell_rates(init, width)
+            chunk = runs_per_call(config, width)
+            cell_trainer = trainer if chunk is None else partial(trainer, chunk_size=chunk)
             result = train_on_devices(
-                trainer, train_configs[init, width], eta_A, eta_B, config.seeds
+                cell_trainer, train_configs[init, width], eta_A, eta_B, config.seeds
             )
             if ds is None:
                 ds = _store.new_dataset(
