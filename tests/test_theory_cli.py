@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from fractions import Fraction
@@ -13,16 +14,15 @@ from theory import predict, region
 from theory.cli import main
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
+def run(capsys, command: str) -> tuple[int, str, str]:
+    """``lora-gamma <command>`` through ``main(argv)``: exit code, stdout, stderr."""
+    code = main(shlex.split(command))
     out, err = capsys.readouterr()
     return code, out, err
 
 
 def test_point_json_is_the_contract(capsys):
-    code, out, err = run(
-        capsys, "point", "--model", "adam", "--init", "A", "--eta", "-1/2", "--json"
-    )
+    code, out, err = run(capsys, "point --model adam --init A --eta -1/2 --json")
     assert code == 0 and err == ""
     payload = json.loads(out)
     assert payload["exponents"] == dict(
@@ -36,17 +36,7 @@ def test_point_json_is_the_contract(capsys):
 
 def test_point_reports_growing_quantities(capsys):
     code, out, _ = run(
-        capsys,
-        "point",
-        "--model",
-        "gd-linear",
-        "--init",
-        "Init[1]",
-        "--eta-A",
-        "0",
-        "--eta-B",
-        "-0.5",
-        "--json",
+        capsys, "point --model gd-linear --init Init[1] --eta-A 0 --eta-B -0.5 --json"
     )
     assert code == 0
     exponents = json.loads(out)["exponents"]
@@ -55,23 +45,14 @@ def test_point_reports_growing_quantities(capsys):
 
 
 def test_point_human_readable(capsys):
-    code, out, _ = run(capsys, "point", "--model", "adam", "--init", "B", "--eta-A=-1", "--eta-B=0")
+    code, out, _ = run(capsys, "point --model adam --init B --eta-A=-1 --eta-B=0")
     assert code == 0
     assert "efficient             yes" in out
 
 
 def test_region_equal_rates_json_has_exact_intervals(capsys):
     code, out, _ = run(
-        capsys,
-        "region",
-        "--model",
-        "adam",
-        "--init",
-        "A",
-        "--condition",
-        "internal_instability",
-        "--equal-rates",
-        "--json",
+        capsys, "region --model adam --init A --condition internal_instability --equal-rates --json"
     )
     assert code == 0
     payload = json.loads(out)
@@ -83,16 +64,7 @@ def test_region_equal_rates_json_has_exact_intervals(capsys):
 
 def test_region_conjunction_of_conditions(capsys):
     code, out, _ = run(
-        capsys,
-        "region",
-        "--model",
-        "adam",
-        "--init",
-        "A",
-        "--condition",
-        "efficient",
-        "--condition",
-        "internally_stable",
+        capsys, "region --model adam --init A --condition efficient --condition internally_stable"
     )
     assert code == 0
     assert out.strip() == str(region("adam", "A", ["efficient", "internally_stable"]))
@@ -101,20 +73,7 @@ def test_region_conjunction_of_conditions(capsys):
 
 @pytest.mark.parametrize("fmt", ["md", "latex", "json"])
 def test_derive_formats(capsys, fmt):
-    code, out, _ = run(
-        capsys,
-        "derive",
-        "--model",
-        "adam",
-        "--init",
-        "A",
-        "--eta",
-        "-1/2",
-        "--steps",
-        "2",
-        "--format",
-        fmt,
-    )
+    code, out, _ = run(capsys, f"derive --model adam --init A --eta -1/2 --steps 2 --format {fmt}")
     assert code == 0
     if fmt == "json":
         payload = json.loads(out)
@@ -127,48 +86,33 @@ def test_derive_formats(capsys, fmt):
 
 
 def test_derive_leaves_an_omitted_rate_symbolic(capsys):
-    code, out, _ = run(
-        capsys, "derive", "--model", "adam", "--init", "A", "--eta-B", "0", "--format", "json"
-    )
+    code, out, _ = run(capsys, "derive --model adam --init A --eta-B 0 --format json")
     assert code == 0
     payload = json.loads(out)
     assert payload["rates"] == {"eta_A": "eta_A", "eta_B": "0"}
     assert payload["steady"]["Z_A"]["exponent"] == "max(eta_A + 1, 0)"
 
 
-@pytest.mark.parametrize(
-    ("argv", "needle"),
-    [
-        (["point", "--model", "adam", "--init", "A", "--eta", "abc"], "'abc'"),
-        (["point", "--model", "adam", "--init", "A", "--eta", "1/0"], "zero denominator"),
-        (["point", "--model", "nope", "--init", "A", "--eta", "0"], "unknown model"),
-        (["point", "--model", "adam", "--init", "C", "--eta", "0"], "unknown init"),
-        (["region", "--model", "adam", "--init", "A", "--condition", "nope"], "unknown condition"),
-        (["point", "--model", "adam", "--init", "A", "--eta-A", "0"], "missing rate"),
-        (["point", "--model", "adam", "--init", "A"], "missing rate"),
-        (["point", "--model", "adam", "--init", "A", "--eta", "0", "--eta-A", "0"], "not both"),
-        (["derive", "--model", "adam", "--init", "A", "--steps", "-1"], "--steps"),
-        (["phase", "--model", "adam", "--out", "diagram.txt"], ".png"),
-        (["frobnicate"], "invalid choice"),
-        ([], "required"),
-    ],
-    ids=[
-        "abc",
-        "1/0",
-        "model",
-        "init",
-        "condition",
-        "half-rate",
-        "no-rate",
-        "both",
-        "steps",
-        "suffix",
-        "command",
-        "empty",
-    ],
-)
-def test_bad_input_is_one_line_and_exit_code_2(capsys, argv, needle):
-    code, out, err = run(capsys, *argv)
+BAD_INPUT = {
+    "abc": ("point --model adam --init A --eta abc", "'abc'"),
+    "1/0": ("point --model adam --init A --eta 1/0", "zero denominator"),
+    "model": ("point --model nope --init A --eta 0", "unknown model"),
+    "init": ("point --model adam --init C --eta 0", "unknown init"),
+    "condition": ("region --model adam --init A --condition nope", "unknown condition"),
+    "half-rate": ("point --model adam --init A --eta-A 0", "missing rate"),
+    "no-rate": ("point --model adam --init A", "missing rate"),
+    "both-rates": ("point --model adam --init A --eta 0 --eta-A 0", "not both"),
+    "steps": ("derive --model adam --init A --steps -1", "--steps"),
+    "too-many-steps": ("derive --model adam --init A --steps 100000", "--steps"),
+    "suffix": ("phase --model adam --out diagram.txt", ".png"),
+    "command": ("frobnicate", "invalid choice"),
+    "empty": ("", "required"),
+}
+
+
+@pytest.mark.parametrize(("command", "needle"), BAD_INPUT.values(), ids=BAD_INPUT.keys())
+def test_bad_input_is_one_line_and_exit_code_2(capsys, command, needle):
+    code, out, err = run(capsys, command)
     assert code == 2
     assert out == ""
     assert err.count("\n") == 1 and err.startswith("lora-gamma: error:")
@@ -177,7 +121,7 @@ def test_bad_input_is_one_line_and_exit_code_2(capsys, argv, needle):
 
 def test_phase_writes_a_figure(tmp_path, capsys):
     target = tmp_path / "phase.png"
-    code, out, _ = run(capsys, "phase", "--model", "adam", "--out", str(target))
+    code, out, _ = run(capsys, f"phase --model adam --out {target}")
     assert code == 0 and target.stat().st_size > 10_000
     assert out.strip() == f"wrote {target}"
 

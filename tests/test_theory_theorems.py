@@ -117,3 +117,27 @@ def test_init_thm2_init_b_stability_feature_learning_and_no_efficiency():
     p = predict("adam", "B", eta_A=-1, eta_B=-1)
     assert (p.exponents["delta1"], p.exponents["delta2"]) == (0, -1)
     assert p.trajectory[1]["B"] == 0 and p.trajectory[1]["delta2"] is NEG_INF
+
+
+def test_init_section37_lora_output_exponent_between_the_two_rates():
+    """Init §3.7: with η = Θ(n^{−β}), β ∈ (1/2, 1), the text says Z_B = Θ(n^{1−β}) (n^{−0.3} at
+    β = 0.7). The recursion gives Z_B = B Z_A = Θ(n^{−β}·n^{1−β}) = Θ(n^{1−2β}): erratum."""
+    beta = Fraction(7, 10)
+    p = predict("adam", "A", eta_A=-beta, eta_B=-beta)
+    assert p.exponents["Z_A"] == 1 - beta
+    assert p.exponents["B"] == -beta
+    assert p.exponents["Z_B"] == 1 - 2 * beta == Fraction(-2, 5)
+    assert p.exponents["Z_B"] != 1 - beta
+    assert p.conditions["stable"] and p.conditions["internal_instability"]
+    assert not p.conditions["feature_learning"]
+
+
+@pytest.mark.parametrize("init", ["A", "B"])
+def test_loraplus_thm1_proof_quotes_t_ge_1_but_one_delta_vanishes_at_t_1(init):
+    """LoRA+ App. A.5 says δ¹, δ², δ³ = Θ(1) for all t >= 1 at (−1, 0); at t = 1 one raw gradient
+    is zero (footnote 7 of the same paper), so it holds for t > 1 only: erratum."""
+    p = predict("adam", init, eta_A=-1, eta_B=0, steps=3)
+    first = p.trajectory[1]
+    vanishing = "delta1" if init == "A" else "delta2"
+    assert first[vanishing] is NEG_INF
+    assert all(p.trajectory[t][q] == 0 for t in (2, 3) for q in ("delta1", "delta2", "delta3"))

@@ -22,6 +22,7 @@ from theory._exponent import (
 )
 from theory._expr import Expr, Term
 from theory._models import CONDITIONS, INITS, MODELS, Model, canonical_init, canonical_model
+from theory._parse import parse_expr
 from theory._predict import (
     Derivation,
     Prediction,
@@ -64,6 +65,7 @@ __all__ = [
     "format_exponent",
     "headline_report",
     "parse_exponent",
+    "parse_expr",
     "predict",
     "predicted_rate_exponent",
     "region",

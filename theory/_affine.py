@@ -15,21 +15,50 @@ False
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from numbers import Rational
-from typing import Literal, NamedTuple
+from typing import Literal
 
 __all__ = ["Affine", "Strictness", "feasible"]
 
 Strictness = Literal["<=", "<"]
 
 
-class Affine(NamedTuple):
-    """c + Σ aᵢ xᵢ; ``coeffs`` sorted by name, no zero coefficients (so ``==`` is equality)."""
+class Affine:
+    """c + Σ aᵢ xᵢ; ``coeffs`` sorted by name, no zero coefficients (so ``==`` is equality).
 
+    Immutable, with its hash computed once: affine forms key the caches of every exact check.
+    """
+
+    __slots__ = ("_hash", "_ints", "coeffs", "const")
     coeffs: tuple[tuple[str, Fraction], ...]
     const: Fraction
+
+    def __init__(self, coeffs: tuple[tuple[str, Fraction], ...], const: Fraction) -> None:
+        object.__setattr__(self, "coeffs", coeffs)
+        object.__setattr__(self, "const", const)
+        object.__setattr__(self, "_hash", hash((coeffs, const)))
+        object.__setattr__(self, "_ints", None)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Affine is immutable")
+
+    def __reduce__(self) -> tuple:
+        return (Affine, (self.coeffs, self.const))
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, Affine):
+            return NotImplemented
+        same = self.coeffs == other.coeffs and self.const == other.const
+        return self._hash == other._hash and same
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @classmethod
     def constant(cls, value: Rational) -> Affine:
@@ -58,11 +87,16 @@ class Affine(NamedTuple):
     def slope(self) -> tuple[tuple[str, Fraction], ...]:
         return self.coeffs
 
-    def __add__(self, other: object) -> Affine:  # type: ignore[override]
+    def __add__(self, other: object) -> Affine:
         if isinstance(other, Rational):
             return Affine(self.coeffs, self.const + Fraction(other))
         if not isinstance(other, Affine):
             return NotImplemented
+        # Fast paths: a constant on either side keeps the other's (sorted, non-zero) slope.
+        if not other.coeffs:
+            return Affine(self.coeffs, self.const + other.const)
+        if not self.coeffs:
+            return Affine(other.coeffs, self.const + other.const)
         merged = dict(self.coeffs)
         for key, value in other.coeffs:
             merged[key] = merged.get(key, Fraction(0)) + value
@@ -83,9 +117,11 @@ class Affine(NamedTuple):
     def __rsub__(self, other: object) -> Affine:
         return (-self) + other
 
-    def __mul__(self, factor: object) -> Affine:  # type: ignore[override]
+    def __mul__(self, factor: object) -> Affine:
         if not isinstance(factor, Rational):
             return NotImplemented
+        if factor == 1:
+            return self
         factor = Fraction(factor)
         if factor == 0:
             return Affine((), Fraction(0))
@@ -102,6 +138,15 @@ class Affine(NamedTuple):
 
     def evaluate(self, point: Mapping[str, Rational]) -> Fraction:
         return self.const + sum((v * Fraction(point[k]) for k, v in self.coeffs), Fraction(0))
+
+    def integer_form(self) -> tuple[dict[str, int], int]:
+        """This form scaled by a positive integer so every coefficient is an int (computed once:
+        exact checks run on ints, which are far faster than Fractions)."""
+        if self._ints is None:
+            den = math.lcm(self.const.denominator, *(v.denominator for _, v in self.coeffs))
+            ints = ({k: int(v * den) for k, v in self.coeffs}, int(self.const * den))
+            object.__setattr__(self, "_ints", ints)
+        return self._ints
 
     def normalized(self) -> Affine:
         """Scaled by a positive factor so the first coefficient is ±1 (a canonical direction)."""
@@ -140,52 +185,66 @@ def feasible(constraints: Iterable[tuple[Affine, Strictness]]) -> bool:
     >>> feasible([(x + y, "<="), (-x, "<"), (-y, "<=")])   # x + y <= 0, x > 0, y >= 0
     False
     """
-    system = _dedupe(constraints)
-    while True:
-        if system is None:
-            return False
-        variables = sorted({k for f, _ in system for k, _ in f.coeffs})
-        if not variables:
+    forms = [(f.integer_form(), kind == "<") for f, kind in constraints]
+    names = sorted({k for (coeffs, _), _ in forms for k in coeffs})
+    rows = frozenset(
+        ((*(coeffs.get(n, 0) for n in names), const), strict) for (coeffs, const), strict in forms
+    )
+    return _feasible_rows(rows, len(names))
+
+
+@functools.lru_cache(maxsize=65536)
+def _feasible_rows(rows: frozenset[tuple[tuple[int, ...], bool]], n: int) -> bool:
+    system = _tighten(rows, n)
+    while system is not None:
+        live = [j for j in range(n) if any(r[j] for r, _ in system)]
+        if not live:
             return True
-        # Eliminate the variable that creates the fewest new constraints.
-        best = min(variables, key=lambda v: _cost(system, v))
-        system = _dedupe(_eliminate(system, best))
+        # Eliminate the variable that creates the fewest new rows.
+        j = min(live, key=lambda j: _cost(system, j))
+        system = _tighten(_eliminate(system, j), n)
+    return False
 
 
-def _cost(system: list[tuple[Affine, Strictness]], name: str) -> int:
-    pos = sum(1 for f, _ in system if f.coeff(name) > 0)
-    neg = sum(1 for f, _ in system if f.coeff(name) < 0)
+def _cost(system, j: int) -> int:
+    pos = sum(1 for r, _ in system if r[j] > 0)
+    neg = sum(1 for r, _ in system if r[j] < 0)
     return pos * neg - pos - neg
 
 
-def _eliminate(
-    system: list[tuple[Affine, Strictness]], name: str
-) -> list[tuple[Affine, Strictness]]:
-    pos, neg, rest = [], [], []
-    for f, kind in system:
-        a = f.coeff(name)
-        (pos if a > 0 else neg if a < 0 else rest).append((f * (1 / abs(a)) if a else f, kind))
-    for fp, kp in pos:
-        for fn, kn in neg:
-            rest.append((fp + fn, "<" if "<" in (kp, kn) else "<="))
-    return rest
+def _eliminate(system, j: int):
+    pos = [(r, s) for r, s in system if r[j] > 0]
+    neg = [(r, s) for r, s in system if r[j] < 0]
+    out = [(r, s) for r, s in system if r[j] == 0]
+    for rp, sp in pos:
+        for rn, sn in neg:
+            a, b = rp[j], -rn[j]
+            out.append((tuple(b * x + a * y for x, y in zip(rp, rn, strict=True)), sp or sn))
+    return out
 
 
-def _dedupe(
-    constraints: Iterable[tuple[Affine, Strictness]],
-) -> list[tuple[Affine, Strictness]] | None:
-    """Normalise, drop trivially true constraints, keep the tightest per direction; None if a
-    constant constraint is violated."""
-    tightest: dict[tuple, tuple[Fraction, Strictness]] = {}
-    for f, kind in constraints:
-        if not f.coeffs:
-            if f.const > 0 or (f.const == 0 and kind == "<"):
+def _tighten(rows, n: int):
+    """Drop trivially true rows, keep the tightest row per direction; None if a constant row is
+    violated."""
+    tightest: dict[tuple[int, ...], tuple[int, int, bool]] = {}
+    for row, strict in rows:
+        g = math.gcd(*row[:n])
+        c = row[n]
+        if g == 0:
+            if c > 0 or (c == 0 and strict):
                 return None
             continue
-        g = f.normalized()
-        key = g.coeffs
+        key = tuple(x // g for x in row[:n])
         old = tightest.get(key)
-        # g = slope + c <= 0: a larger c is tighter; at equal c, strict is tighter.
-        if old is None or g.const > old[0] or (g.const == old[0] and kind == "<"):
-            tightest[key] = (g.const, kind)
-    return [(Affine(k, c), kind) for k, (c, kind) in tightest.items()]
+        # key·x + c/g <= 0: a larger c/g is tighter; at equal c/g, strict is tighter.
+        if old is None:
+            tightest[key] = (c, g, strict)
+            continue
+        lhs, rhs = c * old[1], old[0] * g
+        if lhs > rhs or (lhs == rhs and strict):
+            tightest[key] = (c, g, strict)
+    out = []
+    for key, (c, g, strict) in tightest.items():
+        h = math.gcd(g, c)
+        out.append(((*(x * (g // h) for x in key), c // h), strict))
+    return out

@@ -62,12 +62,13 @@ class Term(NamedTuple):
 class Expr:
     """A canonical max of gated affine terms; the empty max is −∞. Immutable and hashable."""
 
-    __slots__ = ("_hash", "terms")
+    __slots__ = ("_hash", "_variables", "terms")
     terms: tuple[Term, ...]
 
     def __init__(self, terms: Iterable[Term] = ()) -> None:
         object.__setattr__(self, "terms", _canonical(frozenset(terms)))
         object.__setattr__(self, "_hash", hash(self.terms))
+        object.__setattr__(self, "_variables", None)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Expr is immutable")
@@ -157,7 +158,10 @@ class Expr:
 
     @property
     def variables(self) -> frozenset[str]:
-        return frozenset(v for t in self.terms for v in t.affine.variables | t.gate)
+        if self._variables is None:
+            names = frozenset(v for t in self.terms for v in t.affine.variables | t.gate)
+            object.__setattr__(self, "_variables", names)
+        return self._variables
 
     @property
     def is_constant(self) -> bool:
@@ -180,7 +184,9 @@ class Expr:
     def substitute(self, values: Mapping[str, object]) -> Expr:
         """Replace variables by expressions (tropical composition; positive coefficients only for
         a multi-term or −∞ value)."""
-        env = {k: Expr.lift(v) for k, v in values.items()}
+        env = {k: Expr.lift(values[k]) for k in self.variables if k in values}
+        if not env:
+            return self
         return Expr(t for term in self.terms for t in _substitute_term(term, env))
 
     def __eq__(self, other: object) -> bool:
@@ -227,14 +233,19 @@ def _substitute_term(term: Term, env: Mapping[str, Expr]) -> list[Term]:
             return []
         if any(t.gate for t in value.terms):
             raise ExponentError(f"cannot gate on {name} = {value}, itself gated")
-    base = Affine.make({k: v for k, v in term.affine.coeffs if k not in env}, term.affine.const)
+    if not any(k in env for k, _ in term.affine.coeffs):
+        return [Term(term.affine, frozenset(gate))]
+    # Dropping entries keeps the slope sorted and non-zero: no need to renormalise.
+    base = Affine(tuple((k, v) for k, v in term.affine.coeffs if k not in env), term.affine.const)
     pieces: list[list[Term]] = [[Term(base, frozenset(gate))]]
     for name, coeff in term.affine.coeffs:
         if name not in env:
             continue
         value = env[name]
         if len(value.terms) != 1 and coeff < 0:
-            raise ExponentError(f"{coeff}*{name} with {name} = {value} is a min, not a max")
+            raise ExponentError(
+                f"{coeff}*{name} with {name} = {value} is a min or +inf, not an exponent"
+            )
         pieces.append([Term(t.affine * coeff, t.gate) for t in value.terms])
     return [
         Term(

@@ -31,6 +31,7 @@ class Regime(NamedTuple):
     region: Region
     color: str
     area: bool  # a 2-D regime (shaded) or a lower-dimensional one (drawn as lines / points)
+    meaning: str = ""
 
 
 def phase_regimes(model: str, init: str) -> list[Regime]:
@@ -40,18 +41,30 @@ def phase_regimes(model: str, init: str) -> list[Regime]:
     c = d.conditions
     output = {"adam": "Z_B", "gd-linear": "f"}[d.model]
     grows = d.steady[output].growing
+    out, inner = ("f", "aᵀx") if d.model == "gd-linear" else ("Z_B", "Z_A")
     regimes = [
-        Regime("grows with t", grows, REGIME_COLORS["growing"], True),
-        Regime("unstable", ~c["stable"] - grows, REGIME_COLORS["unstable"], True),
-        Regime("internal instability", c["internal_instability"], REGIME_COLORS["internal"], True),
-        Regime("stable", c["loraplus_stable"], REGIME_COLORS["stable"], True),
+        Regime("grows with t", grows, REGIME_COLORS["growing"], True, f"{out} → ∞ as t → ∞"),
+        Regime(
+            "unstable", ~c["stable"] - grows, REGIME_COLORS["unstable"], True, f"{out} grows with n"
+        ),
+        Regime(
+            "internal instability",
+            c["internal_instability"],
+            REGIME_COLORS["internal"],
+            True,
+            f"{inner} grows with n, {out} = O(1)",
+        ),
+        Regime(
+            "stable", c["loraplus_stable"], REGIME_COLORS["stable"], True, f"{inner}, {out} = O(1)"
+        ),
         Regime(
             "feature learning",
             c["feature_learning"] - c["efficient"],
             REGIME_COLORS["feature_learning"],
             False,
+            f"Δ{out} = Θ(1), not efficient",
         ),
-        Regime("efficient", c["efficient"], REGIME_COLORS["efficient"], False),
+        Regime("efficient", c["efficient"], REGIME_COLORS["efficient"], False, "δ¹, δ² = Θ(1)"),
     ]
     return [r for r in regimes if not r.region.is_empty()]
 
@@ -83,10 +96,10 @@ def plot_phase_diagram(model: str, out: str | Path, *, inits: tuple[str, ...] = 
                 cx = sum(p[0] for p in largest) / len(largest)
                 cy = sum(p[1] for p in largest) / len(largest)
                 ax.text(cx, cy, regime.label, ha="center", va="center", fontsize=8)
-                ax.add_patch(Polygon([(0, 0)] * 3, facecolor=face, label=regime.label))
+                ax.add_patch(Polygon([(0, 0)] * 3, facecolor=face, label=_legend(regime)))
             else:
                 for i, pts in enumerate(shapes):
-                    label = regime.label if i == 0 else None
+                    label = _legend(regime) if i == 0 else None
                     if len(pts) == 1:
                         ax.plot(*pts[0], "o", color=regime.color, ms=16, label=label, zorder=3)
                     else:
@@ -119,3 +132,7 @@ def _area(pts: list[tuple[float, float]]) -> float:
         )
         / 2
     )
+
+
+def _legend(regime: Regime) -> str:
+    return f"{regime.label} ({regime.meaning})" if regime.meaning else regime.label

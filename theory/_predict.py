@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from types import MappingProxyType
 
@@ -54,9 +54,9 @@ class Derivation:
     model: str
     init: str
     rates: Mapping[str, Expr]
-    steps: tuple[Step, ...]
-    steady: Mapping[str, Steady]
-    conditions: Mapping[str, Region]
+    steps: tuple[Step, ...] = field(repr=False)
+    steady: Mapping[str, Steady] = field(repr=False)
+    conditions: Mapping[str, Region] = field(repr=False)
 
     def to_markdown(self) -> str:
         from theory._trace import to_markdown
@@ -85,10 +85,10 @@ class Prediction:
     init: str
     eta_A: Exponent
     eta_B: Exponent
-    trajectory: tuple[Mapping[str, Exponent], ...]
+    trajectory: tuple[Mapping[str, Exponent], ...] = field(repr=False)
     exponents: Mapping[str, Exponent | str]
     conditions: Mapping[str, bool]
-    derivation: Derivation
+    derivation: Derivation = field(repr=False)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -17,24 +17,26 @@ and the exact region of rates where it grows without bound in t.
 >>> toy = Recursion(
 ...     name="toy",
 ...     rates=("eta",),
-...     increments={"u": eta + Expr.symbol("v"), "v": eta + Expr.symbol("u")},
-...     derived={"w": Expr.symbol("u") + Expr.symbol("v")},
+...     increments={"u": eta + Expr.symbol("v"), "v": "eta + u"},  # an Expr, or text
+...     derived={"w": "u + v"},
 ... )
->>> steady = toy.steady_state({"u": 0, "v": NEG_INF})
+>>> steady = toy.steady_state({"u": 0, "v": "-inf"})
 >>> print(steady["v"].value, "| grows where", steady["v"].growing)
 eta | grows where eta > 0
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import NamedTuple
 
 from theory._affine import Affine
-from theory._exponent import NEG_INF, ExponentError
+from theory._exponent import ExponentError
 from theory._expr import Expr, Term
+from theory._parse import parse_expr
 from theory._region import Region
 
 __all__ = ["Recursion", "Steady", "Step", "TraceLine"]
@@ -86,8 +88,13 @@ class Recursion:
     bound: Mapping[str, Expr] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "increments", MappingProxyType(dict(self.increments)))
-        object.__setattr__(self, "derived", MappingProxyType(dict(self.derived)))
+        # Formulas may be given as text ("eta_A + 1 + support(B)"): see theory.parse_expr.
+        for name in ("increments", "derived"):
+            exprs = {
+                k: parse_expr(v) if isinstance(v, str) else v
+                for k, v in getattr(self, name).items()
+            }
+            object.__setattr__(self, name, MappingProxyType(exprs))
         object.__setattr__(self, "bound", MappingProxyType(dict(self.bound)))
         if not self.order:
             object.__setattr__(self, "order", (*self.increments, *self.derived))
@@ -135,7 +142,7 @@ class Recursion:
         if quantity.startswith("Delta_") and quantity[6:] in stated.increments:
             return stated.increments[quantity[6:]]
         if quantity in stated.increments:
-            return Expr.max(Expr.symbol(f"{quantity}_prev"), Expr.symbol(f"Delta_{quantity}"))
+            return _carry_rule(quantity)
         return stated.derived[quantity]
 
     # -- unrolling ----------------------------------------------------------------------------
@@ -155,9 +162,10 @@ class Recursion:
         return Step(0, MappingProxyType({q: env[q] for q in self.order}), tuple(trace))
 
     def _inputs(self, quantity: str, env: Mapping[str, Expr]) -> tuple[tuple[str, Expr], ...]:
-        rule = self.rule(quantity)
-        values = {**self.bound, **env}
-        return tuple((v, values[v]) for v in sorted(rule.variables) if v in values)
+        names = sorted(self.rule(quantity).variables)
+        return tuple(
+            (v, env[v] if v in env else self.bound[v]) for v in names if v in env or v in self.bound
+        )
 
     def advance(self, prev: Step) -> Step:
         t = prev.t + 1
@@ -231,6 +239,12 @@ class Recursion:
             env[name] = expr.substitute(env)
             out[name] = Steady(env[name], _growth_of(expr, env, out))
         return MappingProxyType({q: out[q] for q in self.order})
+
+
+@functools.lru_cache(maxsize=256)
+def _carry_rule(state: str) -> Expr:
+    """X_t = X_{t−1} + ΔX_t, so γ[X_t] = max(γ[X_{t−1}], γ[ΔX_t])."""
+    return Expr.max(Expr.symbol(f"{state}_prev"), Expr.symbol(f"Delta_{state}"))
 
 
 def _growth_of(expr: Expr, env: Mapping[str, Expr], known: Mapping[str, Steady]) -> Region:
@@ -334,6 +348,3 @@ def _best_simple_paths(edges, sources: Mapping[str, Expr], target: str) -> Expr:
 
     walk(target, frozenset({target}), Affine.constant(0))
     return Expr.max(*terms)
-
-
-NEG_INF = NEG_INF  # re-exported for the doctest

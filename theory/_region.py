@@ -60,6 +60,9 @@ class Constraint(NamedTuple):
 
     def negations(self) -> list[Constraint]:
         """Constraints whose union is the complement of this one."""
+        return _negations(self)
+
+    def _negations(self) -> list[Constraint]:
         if self.rel == "<=":
             return [Constraint.make(-self.affine, "<")]
         if self.rel == "<":
@@ -76,6 +79,11 @@ class Constraint(NamedTuple):
         return f"{lhs} {op} {-f.const}"
 
 
+@functools.lru_cache(maxsize=65536)
+def _negations(c: Constraint) -> list[Constraint]:
+    return c._negations()
+
+
 def _system(constraints: Iterable[Constraint]) -> list:
     return [item for c in constraints for item in c.as_strict_system()]
 
@@ -89,6 +97,8 @@ class Polyhedron(NamedTuple):
         return all(c.holds(point) for c in self.constraints)
 
     def is_subset(self, other: Polyhedron) -> bool:
+        if set(other.constraints) <= set(self.constraints):
+            return True
         return all(
             not feasible(_system((*self.constraints, neg)))
             for c in other.constraints
@@ -176,20 +186,29 @@ class Region:
     """A finite union of convex polyhedra over named rate exponents. Immutable.
 
     ``==`` is semantic equality (same point set); the printout lists the pieces in canonical
-    form, joined by ``or``.
+    form, joined by ``or``. Set operations work on the raw (feasible, not yet simplified) pieces;
+    the canonical form is computed once, when first asked for.
     """
 
-    __slots__ = ("pieces",)
-    pieces: tuple[Polyhedron, ...]
+    __slots__ = ("_canonical", "_raw")
+    _raw: tuple[frozenset[Constraint], ...]
 
     def __init__(self, pieces: Iterable[Polyhedron | Iterable[Constraint]] = ()) -> None:
-        canon = []
+        raw = []
         for p in pieces:
-            cons = p.constraints if isinstance(p, Polyhedron) else tuple(p)
-            q = _canonical_polyhedron(frozenset(cons))
-            if q is not None:
-                canon.append(q)
-        object.__setattr__(self, "pieces", _drop_contained(canon))
+            cons = frozenset(p.constraints if isinstance(p, Polyhedron) else p)
+            if feasible(_system(cons)):
+                raw.append(cons)
+        object.__setattr__(self, "_raw", tuple(dict.fromkeys(raw)))
+        object.__setattr__(self, "_canonical", None)
+
+    @property
+    def pieces(self) -> tuple[Polyhedron, ...]:
+        """The canonical pieces: simplified, none contained in another, sorted."""
+        if self._canonical is None:
+            canon = [q for q in map(_canonical_polyhedron, self._raw) if q is not None]
+            object.__setattr__(self, "_canonical", _drop_contained(canon))
+        return self._canonical
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Region is immutable")
@@ -213,34 +232,29 @@ class Region:
 
     @property
     def variables(self) -> frozenset[str]:
+        """Variables of the canonical form (a constraint that always holds names none)."""
         return frozenset(k for p in self.pieces for c in p.constraints for k, _ in c.affine.coeffs)
 
     def is_empty(self) -> bool:
-        return not self.pieces
+        return not self._raw
 
     def __bool__(self) -> bool:
         return not self.is_empty()
 
     def __and__(self, other: Region) -> Region:
-        return Region(
-            (*a.constraints, *b.constraints)
-            for a, b in itertools.product(self.pieces, other.pieces)
-        )
+        return Region(a | b for a, b in itertools.product(self._raw, other._raw))
 
     def __or__(self, other: Region) -> Region:
-        return Region((*self.pieces, *other.pieces))
+        return Region((*self._raw, *other._raw))
 
     def __invert__(self) -> Region:
-        out = Region.universe()
-        for piece in self.pieces:
-            out = out & Region((neg,) for c in piece.constraints for neg in c.negations())
-        return out
+        return Region.universe() - self
 
     def __sub__(self, other: Region) -> Region:
-        return self & ~other
+        return Region(rest for p in self._raw for rest in _subtract(tuple(p), other))
 
     def issubset(self, other: Region) -> bool:
-        return (self - other).is_empty()
+        return all(not _subtract(tuple(p), other) for p in self._raw)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Region):
@@ -250,6 +264,9 @@ class Region:
     def contains(self, point: Mapping[str, object]) -> bool:
         """Membership of a point given as exponents (missing variables raise ExponentError)."""
         values = {k: parse_exponent(v) for k, v in point.items()}
+        raw_names = {k for p in self._raw for c in p for k, _ in c.affine.coeffs}
+        if raw_names <= values.keys():
+            return any(all(c.holds(values) for c in p) for p in self._raw)
         missing = self.variables - values.keys()
         if missing:
             raise ExponentError(f"no value for {sorted(missing)}")
@@ -297,6 +314,29 @@ class Region:
         return [clip_polyhedron(p, box, names) for p in self.pieces]
 
 
+def _subtract(piece: tuple[Constraint, ...], other: Region) -> list[tuple[Constraint, ...]]:
+    """piece minus a union, as disjoint feasible conjunctions (not yet canonical).
+
+    P \\ Q = ∪ᵢ (P ∩ c₁ ∩ … ∩ cᵢ₋₁ ∩ ¬cᵢ) for Q = c₁ ∩ … ∩ cₖ; empty parts are pruned as soon as
+    they appear, which keeps differences (and so subset tests and complements) small.
+    """
+    current = [piece]
+    for q in other._raw:
+        following: list[tuple[Constraint, ...]] = []
+        for rest in current:
+            prefix: tuple[Constraint, ...] = ()
+            for c in q:
+                for neg in c.negations():
+                    candidate = (*rest, *prefix, neg)
+                    if feasible(_system(candidate)):
+                        following.append(candidate)
+                prefix = (*prefix, c)
+        current = following
+        if not current:
+            break
+    return current
+
+
 def _interval(piece: Polyhedron, name: str):
     lo, lo_closed, hi, hi_closed = None, False, None, False
     for c in piece.constraints:
@@ -332,7 +372,7 @@ def _merge_intervals(intervals):
 
 
 def _drop_contained(pieces: list[Polyhedron]) -> tuple[Polyhedron, ...]:
-    unique = sorted(set(pieces), key=lambda p: (len(p.constraints), p.format()))
+    unique = sorted(set(pieces), key=lambda p: (len(p.constraints), _key(p)))
     kept: list[Polyhedron] = []
     for i, p in enumerate(unique):
         if any(p.is_subset(q) for j, q in enumerate(unique) if j != i and (q in kept or j > i)):
@@ -343,7 +383,11 @@ def _drop_contained(pieces: list[Polyhedron]) -> tuple[Polyhedron, ...]:
         and len(frozenset(k for p in kept for c in p.constraints for k, _ in c.affine.coeffs)) == 1
     ):
         kept = _one_variable_canonical(kept)
-    return tuple(sorted(kept, key=Polyhedron.format))
+    return tuple(sorted(kept, key=_key))
+
+
+def _key(p: Polyhedron) -> tuple:
+    return tuple((c.rel, c.affine.coeffs, c.affine.const) for c in p.constraints)
 
 
 def _one_variable_canonical(pieces: list[Polyhedron]) -> list[Polyhedron]:
@@ -386,6 +430,8 @@ def compare(lhs: object, op: Comparison, rhs: object) -> Region:
         return compare(right, "<=" if op == ">=" else "<", left)
     if op not in ("<=", "<"):
         raise ExponentError(f"unknown comparison {op!r}")
+    if not right.terms:  # nothing finite is below -inf; -inf <= -inf but not -inf < -inf
+        return Region.universe() if (op == "<=" and not left.terms) else Region.empty()
     out = Region.universe()
     for p in left.terms:
         out = out & Region((Constraint.make(p.affine - q.affine, op),) for q in right.terms)

@@ -104,7 +104,7 @@ def _line(line: TraceLine, style: Style) -> str:
     symbolic = {v: _gamma(text, style) for v, text in shown.items() if v not in _RATES}
     rule = _expr(line.rule, style, symbolic, shown)
     inputs = dict(line.inputs)
-    plugged_names = {v: _wrap(_expr(inputs[v], style)) for v in line.rule.variables if v in inputs}
+    plugged_names = {v: _expr(inputs[v], style) for v in line.rule.variables if v in inputs}
     # A gated term (an Adam-normalised gradient) is plugged in only where its gate is open.
     open_terms = [
         Term(t.affine)
@@ -113,18 +113,25 @@ def _line(line: TraceLine, style: Style) -> str:
     ]
     chain = [rule]
     if plugged_names and open_terms:
-        plugged = _expr_raw(open_terms, style, {**symbolic, **plugged_names})
-        if plugged not in chain:
+        plugged = _expr_raw(open_terms, style, symbolic, plugged_names)
+        if plugged not in chain and plugged != value:
             chain.append(plugged)
     if value not in chain:
         chain.append(value)
     return f"{lhs} = {' = '.join(chain)}"
 
 
-def _expr_raw(terms: list[Term], style: Style, names: Mapping[str, str]) -> str:
-    """Terms as written, without canonical simplification (to show values plugged in)."""
+def _expr_raw(
+    terms: list[Term], style: Style, names: Mapping[str, str], values: Mapping[str, str]
+) -> str:
+    """Terms as written with values plugged in, without canonical simplification; a value is
+    parenthesised only where it is added to or multiplied by something."""
     terms = sorted(terms, key=lambda t: not any(v.endswith("_prev") for v in t.affine.variables))
-    parts = [t.affine.format({**_rate_names(style), **names}, times="") for t in terms]
+    parts = []
+    for t in terms:
+        bare = len(t.affine.coeffs) == 1 and t.affine.coeffs[0][1] == 1 and t.affine.const == 0
+        plug = values if bare else {k: _wrap(v) for k, v in values.items()}
+        parts.append(t.affine.format({**_rate_names(style), **names, **plug}, times=""))
     if len(parts) == 1:
         return parts[0]
     return f"max({', '.join(parts)})" if style == "md" else f"\\max({', '.join(parts)})"
@@ -178,8 +185,10 @@ def to_markdown(d: Derivation) -> str:
         )
         out.append(f"| {q} | {value}{differs} | {grows} |")
     out += ["", "## Conditions (steady state)", "", "| condition | holds where |", "| --- | --- |"]
+    concrete = all(r.is_constant for r in d.rates.values())
     for name, where in d.conditions.items():
-        out.append(f"| {name} | {_region_text(where)} |")
+        text = ("yes" if where else "no") if concrete else _region_text(where)
+        out.append(f"| {name} | {text} |")
     return "\n".join(out) + "\n"
 
 
@@ -222,6 +231,9 @@ def _latex_text(text: str) -> str:
 
 
 def to_json(d: Derivation) -> dict:
+    """Exponents as contract strings; each condition a bool at fixed rates, else its region."""
+    concrete = all(r.is_constant for r in d.rates.values())
+
     def fmt(e: Expr) -> str:
         return format_exponent(e.constant_value()) if e.is_constant else str(e)
 
@@ -256,7 +268,6 @@ def to_json(d: Derivation) -> dict:
             for q, s in d.steady.items()
         },
         "conditions": {
-            name: (not r.is_empty()) if not r.variables else str(r)
-            for name, r in d.conditions.items()
+            name: (not r.is_empty()) if concrete else str(r) for name, r in d.conditions.items()
         },
     }

@@ -1,0 +1,154 @@
+"""Read exponent expressions from text, so recursions can be stated as strings.
+
+Grammar (``+`` is the γ of a product, ``max`` the γ of a sum, ``support(e)`` an Adam-normalised
+factor: 0 where ``e`` is finite, −∞ where it is −∞)::
+
+    expr    := term (("+" | "-") term)*
+    term    := [rational "*"] atom | atom ["*" rational]
+    atom    := rational | "-inf" | name | "max(" expr ("," expr)* ")" | "support(" expr ")"
+             | "(" expr ")" | "-" atom
+
+>>> parse_expr("max(eta_A + 1, 0) + eta_B")
+Expr('max(eta_A + eta_B + 1, eta_B)')
+>>> parse_expr("2*b - 1/2"), parse_expr("-inf")
+(Expr('2*b - 1/2'), Expr('-inf'))
+>>> parse_expr("eta_A + 1 + support(B)")
+Expr('[B finite] eta_A + 1')
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+from theory._exponent import ExponentError
+from theory._expr import Expr, Term
+
+__all__ = ["parse_expr"]
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>\d+(?:\.\d+)?(?:/\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>[-+*(),]))"
+)
+
+
+def parse_expr(text: str) -> Expr:
+    """Parse an exponent expression; raises ``ExponentError`` (one line) on malformed input."""
+    if not isinstance(text, str):
+        raise ExponentError(f"expected an expression string, not {type(text).__name__}")
+    tokens = _tokenize(text)
+    parser = _Parser(tokens, text)
+    expr = parser.expr()
+    if parser.peek() is not None:
+        raise ExponentError(f"unexpected {parser.peek()!r} in expression {text!r}")
+    return expr
+
+
+def _tokenize(text: str) -> list[str]:
+    tokens, pos = [], 0
+    stripped = text.rstrip()
+    while pos < len(stripped):
+        match = _TOKEN.match(stripped, pos)
+        if not match:
+            raise ExponentError(f"cannot read {stripped[pos:].strip()!r} in expression {text!r}")
+        tokens.append(match.group(match.lastgroup))
+        pos = match.end()
+    return tokens
+
+
+class _Parser:
+    def __init__(self, tokens: list[str], text: str) -> None:
+        self.tokens, self.pos, self.text = tokens, 0, text
+
+    def peek(self) -> str | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self, expected: str | None = None) -> str:
+        token = self.peek()
+        if token is None or (expected is not None and token != expected):
+            want = f"{expected!r}" if expected else "more input"
+            raise ExponentError(f"expected {want} in expression {self.text!r}")
+        self.pos += 1
+        return token
+
+    def expr(self) -> Expr:
+        out = self.term()
+        while self.peek() in ("+", "-"):
+            sign = self.take()
+            right = self.term()
+            out = out + (right if sign == "+" else _negate(right, self.text))
+        return out
+
+    def term(self) -> Expr:
+        if _is_number(self.peek()) and self._next_is("*"):
+            factor = _fraction(self.take(), self.text)
+            self.take("*")
+            return _scale(self.atom(), factor, self.text)
+        atom = self.atom()
+        if self.peek() == "*":
+            self.take()
+            return _scale(atom, _fraction(self._number(), self.text), self.text)
+        return atom
+
+    def atom(self) -> Expr:
+        token = self.take()
+        if token == "-":
+            if self.peek() == "inf":
+                self.take()
+                return Expr.neg_inf()
+            return _negate(self.atom(), self.text)
+        if token == "(":
+            inner = self.expr()
+            self.take(")")
+            return inner
+        if token in ("max", "support") and self.peek() == "(":
+            self.take("(")
+            args = [self.expr()]
+            while self.peek() == ",":
+                self.take()
+                args.append(self.expr())
+            self.take(")")
+            if token == "support":
+                if len(args) != 1:
+                    raise ExponentError(f"support takes one argument in {self.text!r}")
+                return args[0].support()
+            return Expr.max(*args)
+        if _is_number(token):
+            return Expr.const(_fraction(token, self.text))
+        if re.fullmatch(r"[A-Za-z_]\w*", token) and token != "inf":
+            return Expr.symbol(token)
+        raise ExponentError(f"unexpected {token!r} in expression {self.text!r}")
+
+    def _next_is(self, token: str) -> bool:
+        return self.pos + 1 < len(self.tokens) and self.tokens[self.pos + 1] == token
+
+    def _number(self) -> str:
+        token = self.take()
+        if not _is_number(token):
+            raise ExponentError(f"expected a rational after '*' in {self.text!r}")
+        return token
+
+
+def _fraction(token: str, text: str) -> Fraction:
+    try:
+        return Fraction(token)
+    except ZeroDivisionError:
+        raise ExponentError(f"zero denominator in {token!r} in expression {text!r}") from None
+
+
+def _is_number(token: str | None) -> bool:
+    return token is not None and token[0].isdigit()
+
+
+def _scale(expr: Expr, factor: Fraction, text: str) -> Expr:
+    if factor == 0:
+        raise ExponentError(f"0 * ... is not an exponent operation in {text!r}")
+    if factor > 0:
+        return factor * expr
+    return _negate((-factor) * expr, text)
+
+
+def _negate(expr: Expr, text: str) -> Expr:
+    """−e for a single affine term (−max is a min, −(−∞) is +∞: neither is an exponent)."""
+    if len(expr.terms) != 1 or expr.terms[0].gate:
+        raise ExponentError(f"cannot negate {expr} in {text!r}: only a single affine term")
+    return Expr((Term(-expr.terms[0].affine),))
