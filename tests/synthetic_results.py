@@ -16,11 +16,11 @@ EXPONENT = {"A": -0.7, "B": -1.0}
 PREFACTOR = {"A": 2.0, "B": 4.0}
 
 
-def _attrs(experiment: str) -> dict:
+def _attrs(experiment: str, inits, widths) -> dict:
     return {
         "config": json.dumps({"experiment": experiment, "preset": "synthetic"}),
         "versions": json.dumps({"python": "3", "device": "synthetic CPU"}),
-        "completed_cells": "[]",
+        "completed_cells": json.dumps([[i, int(w)] for i in inits for w in widths]),
     }
 
 
@@ -75,7 +75,7 @@ def figure2_store(
             "eta_A": ("lr", lr),
             "eta_B": ("lr", lr),
         },
-        attrs=_attrs("figure2"),
+        attrs=_attrs("figure2", inits, widths),
     )
 
 
@@ -97,7 +97,7 @@ def figure3_store(widths=(128, 2048), steps: int = 20, seeds: int = 2) -> xr.Dat
         picked.append(xr.concat(per_width, "width"))
     out = xr.concat(picked, "init")
     out = out.set_coords(["eta_A", "eta_B"])
-    out.attrs = _attrs("figure3")
+    out.attrs = _attrs("figure3", ("A", "B"), widths)
     return out
 
 
@@ -140,5 +140,5 @@ def heatmap_store(steps: int = 200, seeds: int = 3) -> xr.Dataset:
             "eta_A": ("lr", eta_A),
             "eta_B": ("lr", eta_B),
         },
-        attrs=_attrs("heatmap"),
+        attrs=_attrs("heatmap", ["AB"], [100]),
     )

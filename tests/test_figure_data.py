@@ -89,3 +89,9 @@ def test_bad_requests_are_usage_errors(call, message):
 
 def test_provenance_names_preset_and_device():
     assert data.provenance(figure2_store()) == "figure2 · preset synthetic · device synthetic CPU"
+
+
+def test_provenance_flags_a_partial_sweep():
+    store = figure2_store(widths=(128, 256))
+    store.attrs["completed_cells"] = '[["A", 128]]'
+    assert data.provenance(store).endswith("PARTIAL: 1/4 cells")

@@ -211,4 +211,9 @@ def provenance(results: xr.Dataset) -> str:
         "not recorded",
     )
     parts.append(f"device {device}")
+    cells = results.attrs.get("completed_cells")
+    if cells is not None and "init" in results.dims and "width" in results.dims:
+        done, total = len(json.loads(cells)), results.sizes["init"] * results.sizes["width"]
+        if done < total:  # a partial sweep must say so on every figure drawn from it
+            parts.append(f"PARTIAL: {done}/{total} cells")
     return " · ".join(parts)

@@ -62,7 +62,8 @@ def sweep(
     Finished cells are skipped, so on finished results this only loads the file.
     ``LORA_SWEEP_FLAGS_FIGURE2`` (``_FIGURE3``, ``_HEATMAP``), e.g. ``"--steps 30"``, is appended
     to that sweep's command line: the notebook test uses it to keep CI fast. The sweep refuses to
-    mix such a run into an existing file of another configuration.
+    mix such a run into an existing file of another configuration. ``LORA_LOAD_ONLY=1`` loads the
+    file as it is (partial results included) and trains nothing.
     """
     from toymodels import cli
     from toymodels._cmd_figures import load_store
@@ -71,6 +72,8 @@ def sweep(
     folder = Path(folder) if folder is not None else results_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{experiment}.nc"
+    if os.environ.get("LORA_LOAD_ONLY", "") not in ("", "0"):
+        return load_store(path)
     argv = [experiment, "--preset", preset_name, "--out", str(path)]
     if experiment == "figure3":
         argv += ["--from-results", str(folder / "figure2.nc")]
