@@ -258,24 +258,32 @@ def plot_rate_heatmaps(results: xr.Dataset, *, steps=(10, 200)) -> Figure:
 def plot_loss_curves(results: xr.Dataset, *, select_by: str = "test_loss") -> Figure:
     """LoRA+ Figure 2 (bottom): loss against step at the best pair and at the best equal pair.
 
-    Both pairs are chosen by the seed-mean ``select_by`` at the last step; lines are seed means,
+    Both pairs are chosen by the seed-mean ``select_by`` at the last step; when the other loss
+    (train for test) picks a third pair, its curve is drawn too (dotted), so a tie between the
+    two named pairs does not hide where the other loss puts its optimum. Lines are seed means,
     shading spans the seeds' minimum to maximum.
     """
     grid = data.heatmap_grid(results, select_by)
     best, equal = data.best_pairs(grid)
-    pairs = [("best pair", best, BEST_COLOR)]
+    pairs = [("best pair", best, BEST_COLOR, "-")]
     if equal is not None:
-        pairs.append(("best equal pair", equal, EQUAL_COLOR))
+        pairs.append(("best equal pair", equal, EQUAL_COLOR, "-"))
+    other = "train_loss" if select_by == "test_loss" else "test_loss"
+    other_best, _ = data.best_pairs(data.heatmap_grid(results, other))
+    if all(not np.allclose(other_best, pair) for _, pair, _, _ in pairs):
+        label = f"best pair by {other.replace('_', ' ')}"
+        pairs.append((label, other_best, OKABE_ITO[7], ":"))
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
     steps = results.step.values
     for ax, loss in zip(axes, ("train_loss", "test_loss"), strict=True):
-        for label, (a, b), color in pairs:
+        for label, (a, b), color, style in pairs:
             runs = data.select_pair(results, a, b)[loss].squeeze(drop=True)
             runs = runs.transpose("seed", "step").values
             ax.fill_between(steps, runs.min(0), runs.max(0), color=color, alpha=0.2, lw=0)
             ax.plot(
                 steps,
                 runs.mean(0),
+                style,
                 color=color,
                 lw=1.8,
                 label=f"{label}: $(\\eta_A, \\eta_B)$ = ({_sci(a)}, {_sci(b)})",
