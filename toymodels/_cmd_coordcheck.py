@@ -60,10 +60,13 @@ def add_parser(subparsers) -> None:
         type=int,
         default=None,
         metavar="T",
-        help="updates; steps 1..T are compared (default 3)",
+        help="updates; steps 1..T are compared (default 2)",
     )
     parser.add_argument(
-        "--seeds", type=int, default=None, metavar="S", help="number of seeds 0..S-1 (default 4)"
+        "--seeds", type=int, default=None, metavar="S", help="seeds 0..S-1 (default per model)"
+    )
+    parser.add_argument(
+        "--n-train", type=int, default=None, metavar="N", help="data points (default per model)"
     )
     parser.add_argument(
         "--tolerance",
@@ -115,7 +118,7 @@ def _headline(s) -> str:
         f"coordcheck: {s['model']} trained with {s['optimizer']} "
         f"(theory model {s['theory_model']}), "
         f"Init[{s['init']}], {rates}; widths {', '.join(map(str, s['widths']))}; "
-        f"{len(s['seeds'])} seeds; {s['steps']} steps"
+        f"{len(s['seeds'])} seeds; N = {s['n_train']} data points; {s['steps']} steps"
     )
 
 
@@ -133,7 +136,8 @@ def run(args: argparse.Namespace) -> int:
         eta0=args.eta0,
         widths=cc.DEFAULT_WIDTHS if args.widths is None else args.widths,
         steps=cc.DEFAULT_STEPS if args.steps is None else args.steps,
-        seeds=cc.DEFAULT_SEEDS if args.seeds is None else args.seeds,
+        seeds=args.seeds,
+        n_train=args.n_train,
         tolerance=cc.DEFAULT_TOLERANCE if args.tolerance is None else args.tolerance,
         progress=not (args.quiet or args.json),
     )

@@ -31,7 +31,7 @@ from toymodels.fit import fit_power_law
 #: Notes explaining a cell that has no fitted slope.
 NOTE_ZERO = "exactly zero"
 NOTE_PARTLY_ZERO = "zero at some widths or seeds"
-NOTE_DIVERGED = "not finite (diverged run)"
+NOTE_DIVERGED = "diverged (not finite)"
 
 
 @dataclass(frozen=True)
@@ -120,8 +120,11 @@ def check_cell(widths, rms, predicted, *, quantity: str, step: int, tolerance: f
     """
     rms = np.asarray(rms, dtype=np.float64)
     cell = {"quantity": quantity, "step": step, "predicted": predicted}
-    if not np.all(np.isfinite(rms)):
-        return GammaCheck(**cell, measured=None, ci=None, passed=False, note=NOTE_DIVERGED)
+    finite = np.isfinite(rms).all(axis=1)
+    if not finite.all():
+        where = ", ".join(str(int(w)) for w in np.asarray(widths)[~finite])
+        note = f"{NOTE_DIVERGED} at n = {where}"
+        return GammaCheck(**cell, measured=None, ci=None, passed=False, note=note)
     is_zero = rms == 0.0
     if predicted == theory.NEG_INF:
         if is_zero.all():
