@@ -151,9 +151,11 @@ def plot_feature_norms(results: xr.Dataset, *, widths=None) -> Figure:
     steps = results.step.values
     for row, width in enumerate(widths):
         cells = {init: data.cell_at_optimum(results, init, width) for init in inits}
+        window = data.analysis_window(results)
+        over = f" (mean of the last {window} steps)" if window > 1 else ""
         summary = "\n".join(
             f"{INIT_LABELS.get(i, i)}: $\\eta$ = {_sci(float(c.eta_A))}, train loss "
-            f"{_sci(float(data.loss_at(c, 'train_loss')))}"
+            f"{_sci(float(data.loss_at(c, 'train_loss')))}{over}"
             for i, c in cells.items()
         )
         for col, name in enumerate(("norm_Z_A", "norm_Z_B")):

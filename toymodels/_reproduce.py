@@ -25,10 +25,12 @@ def preset() -> str:
 def project_root() -> Path:
     """The nearest folder at or above the working directory holding ``pyproject.toml``.
 
-    Notebooks run in ``notebooks/``; this puts their results and figures beside the package.
+    Relative to the working directory (``..`` from ``notebooks/``), so that notebook outputs name
+    ``../results``, not a path on the machine that ran them.
     """
     here = Path.cwd().resolve()
-    return next((p for p in (here, *here.parents) if (p / "pyproject.toml").is_file()), here)
+    root = next((p for p in (here, *here.parents) if (p / "pyproject.toml").is_file()), here)
+    return Path(os.path.relpath(root, here))
 
 
 def results_dir() -> Path:

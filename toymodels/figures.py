@@ -1,8 +1,10 @@
 """The reproduction of the papers' figures and claims: plots, claims checker, workflow.
 
+Without results, every claim is ``no data``, never a guess:
+
 >>> from toymodels import figures
->>> print(figures.claims_table(figures.check_claims())[:40])
-| claim | paper says | our data | verdict
+>>> print(figures.claims_table(figures.check_claims()).splitlines()[2])  # doctest: +ELLIPSIS
+| E2(a) | for n >= 2^9 the optimal rate ... | needs the figure2 results | no data |
 """
 
 from toymodels._claims import (
