@@ -67,3 +67,17 @@ def test_norm_growing_while_rms_shrinks_is_partly():
     check = _by_key(claims.check_init_paper(None, with_rms))["E2(e)"]
     assert check.verdict == claims.PARTLY
     assert check.numbers["rms_ratio_largest_over_smallest"] == pytest.approx(0.25)
+
+
+def test_cells_not_run_yet_are_left_out_not_counted_as_misses():
+    store = figure2_store(widths=(128, 512, 1024))
+    # A partial sweep: the n = 1024 cells have not run (NaN metrics, diverged_step -2).
+    not_run = store.width == 1024
+    store = store.assign(
+        train_loss=store.train_loss.where(~not_run),
+        diverged_step=store.diverged_step.where(~not_run, -2),
+    )
+    checks = _by_key(claims.check_init_paper(store, None))
+    assert checks["E2(a)"].verdict == claims.REPRODUCED
+    assert "at 1 of 1 widths" in checks["E2(a)"].evidence
+    assert "at 2 of 2 widths" in checks["E2(d)"].evidence

@@ -84,8 +84,14 @@ def _no_data(key: str, claims: Mapping[str, str], what: str) -> ClaimCheck:
     return ClaimCheck(key, claims[key], f"needs the {what} results", NO_DATA)
 
 
+def _completed_widths(opt: data.Optimum) -> list[int]:
+    """Widths whose cells ran for both inits (a partial sweep's missing cells have NaN loss)."""
+    ran = ~np.isnan(opt.loss.sel(init="A").values) & ~np.isnan(opt.loss.sel(init="B").values)
+    return [int(w) for w, r in zip(opt.loss.width.values, ran, strict=True) if r]
+
+
 def _claim_a(opt: data.Optimum) -> ClaimCheck:
-    widths = [int(w) for w in opt.eta.width.values if w >= LARGE_WIDTH]
+    widths = [w for w in _completed_widths(opt) if w >= LARGE_WIDTH]
     eta_A = opt.eta.sel(init="A", width=widths).values
     eta_B = opt.eta.sel(init="B", width=widths).values
     larger = eta_A > eta_B  # NaN (nothing trained) compares False: counted as a miss
@@ -200,7 +206,9 @@ def _claim_d(opt: data.Optimum | None, figure3: xr.Dataset | None) -> ClaimCheck
             numbers[f"figure3_ratio_B_over_A_n{int(w)}"] = b / a
             parts.append(f"Figure 3 n={int(w)}: {_g(a)} vs {_g(b)}")
     if opt is not None:
-        a_loss, b_loss = opt.loss.sel(init="A").values, opt.loss.sel(init="B").values
+        widths = _completed_widths(opt)
+        a_loss = opt.loss.sel(init="A", width=widths).values
+        b_loss = opt.loss.sel(init="B", width=widths).values
         wins = int((a_loss < b_loss).sum())
         hits, total = hits + wins, total + a_loss.size
         parts.append(
