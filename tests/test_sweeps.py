@@ -15,7 +15,7 @@ import pytest
 
 import toymodels
 from toymodels import _store, cli
-from toymodels._sweep import SweepConfig, default_trainer, run_sweep
+from toymodels._sweep import SweepConfig, default_trainer, empty_results, run_sweep
 
 # The linear model (LoRA+ eq. 2) compiles in about a second: the workflow tests use it.
 LINEAR = [
@@ -90,34 +90,30 @@ def test_json_summary_of_an_equal_rate_sweep(linear_results, capsys):
     assert set(summary["fitted_exponent"]["A"]) == {"value", "ci", "n_widths"}
 
 
+def spy_trainer():
+    """The real trainer, recording the (init, width) of every cell it trains."""
+    trained, train_grid = [], default_trainer()
+
+    def spy(train_config, *args, **kwargs):
+        trained.append((train_config.init, train_config.width))
+        return train_grid(train_config, *args, **kwargs)
+
+    return trained, spy
+
+
 def test_resume_trains_only_missing_cells_and_keeps_finished_ones(linear_results, tmp_path):
     ds = toymodels.load_results(linear_results)
     config = SweepConfig.from_json(json.loads(ds.attrs["config"]))
     # A results file that holds only the first two cells, as an interrupted sweep leaves it.
     out = tmp_path / "partial.nc"
-    partial = _store.new_dataset(
-        config.to_json(),
-        inits=config.inits,
-        widths=config.widths,
-        seeds=config.seeds,
-        steps=config.steps,
-        eta_A=ds["eta_A"],
-        eta_B=ds["eta_B"],
-        metric_names=[n for n in ds.data_vars if n != "diverged_step"],
-    )
+    partial = empty_results(config, [n for n in ds.data_vars if n != "diverged_step"])
     for init, width in config.cells()[:2]:
         cell = ds.sel(init=init, width=width)
         metrics = {n: cell[n].values for n in ds.data_vars if n != "diverged_step"}
         partial = _store.with_cell(partial, init, width, metrics, cell["diverged_step"].values)
     _store.save_atomically(partial, out)
 
-    trained = []
-    train_grid = default_trainer()
-
-    def spy(train_config, *args, **kwargs):
-        trained.append((train_config.init, train_config.width))
-        return train_grid(train_config, *args, **kwargs)
-
+    trained, spy = spy_trainer()
     resumed = run_sweep(config, out, quiet=True, trainer=spy)
     assert trained == config.cells()[2:]
     for name in ds.data_vars:
@@ -157,13 +153,7 @@ def test_a_sweep_killed_mid_run_leaves_a_valid_file_and_resumes(tmp_path, sig):
     assert not list(tmp_path.glob(".*.tmp")) or sig == signal.SIGKILL
 
     config = SweepConfig.from_json(json.loads(saved.attrs["config"]))
-    trained = []
-    train_grid = default_trainer()
-
-    def spy(train_config, *args, **kwargs):
-        trained.append((train_config.init, train_config.width))
-        return train_grid(train_config, *args, **kwargs)
-
+    trained, spy = spy_trainer()
     resumed = run_sweep(config, out, quiet=True, trainer=spy)
     assert set(trained) == set(config.cells()) - done  # nothing finished is recomputed
     assert _store.completed_cells(resumed) == set(config.cells())

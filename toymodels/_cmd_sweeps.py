@@ -251,10 +251,16 @@ def _figure3_rates(args, preset, inits, widths):
         from toymodels._store import load_results, stored_config
 
         source = load_results(args.from_results)
-        if stored_config(source).get("experiment") not in ("figure2", "run"):
+        source_config = stored_config(source)
+        if source_config.get("experiment") not in ("figure2", "run"):
             raise UsageError(f"{args.from_results} is not a figure2 results file")
+        # The optimum the figure-2 summary of that file reports: its preset's loss and window.
+        source_preset = _presets.FIGURE2.get(source_config.get("preset"))
         optimal = analysis.optimal_rates(
-            source, preset.metric, None, window=preset.window, tolerance=0.01
+            source,
+            source_preset.metric if source_preset else "train_loss",
+            None,
+            window=source_preset.window if source_preset else 1,
         )
         for init in inits:
             for width in widths:

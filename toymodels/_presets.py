@@ -98,21 +98,32 @@ FIGURE2 = {
         inits=("A", "B"),
         widths=powers_of_two(7, 10),
         seeds=(0,),
-        rates=log_grid(2**-9, 2**-4, 6),
+        rates=log_grid(2**-8, 2**-3, 6),
         rate_scaling="-3/4",
         train={**_TEACHER_STUDENT, "steps": 80, "record": False},
         window=8,
     ),
 }
 
-#: Figure 3 trains each init at its optimal rate of Figure 2 at n = 128 and n = 8192. These defaults
-#: are the optima of `lora-sweep figure2 --preset paper` (docs/sweeps.md); `--from-results` reads
-#: them from any figure-2 results file instead.
+#: Figure 3 trains each init at its optimal rate of Figure 2. These defaults are the optima of our
+#: `lora-sweep figure2 --preset paper` run (train loss, mean of steps 136..150, seeds 0 and 1;
+#: docs/sweeps.md), for every width of that run; `--from-results` reads them from any figure-2
+#: results file instead.
 FIGURE3_DEFAULT_RATES = {
-    ("A", 128): 1.5625e-2,
+    ("A", 128): 3.125e-2,
+    ("A", 256): 1.85814e-2,
+    ("A", 512): 1.10485e-2,
+    ("A", 1024): 1.3139e-2,
+    ("A", 2048): 1.95312e-3,
+    ("A", 4096): 1.16134e-3,
+    ("A", 8192): 1.38107e-3,
     ("B", 128): 1.5625e-2,
-    ("A", 8192): 1.953125e-3,
-    ("B", 8192): 2.44140625e-4,
+    ("B", 256): 9.29068e-3,
+    ("B", 512): 5.52427e-3,
+    ("B", 1024): 3.28475e-3,
+    ("B", 2048): 1.95312e-3,
+    ("B", 4096): 5.80668e-4,
+    ("B", 8192): 3.45267e-4,
 }
 
 FIGURE3 = {
@@ -123,9 +134,10 @@ FIGURE3 = {
         inits=("A", "B"),
         widths=(128, 8192),
         seeds=(0, 1),
-        train={**_TEACHER_STUDENT, "steps": 200, "record": True},
+        # The horizon of figure 2's paper preset: its optima are optimal at this T.
+        train={**_TEACHER_STUDENT, "steps": 150, "record": True},
         metric="train_loss",
-        window=20,
+        window=15,
     ),
     "quick": Preset(
         experiment="figure3",
@@ -134,9 +146,9 @@ FIGURE3 = {
         inits=("A", "B"),
         widths=(128, 1024),
         seeds=(0, 1),
-        train={**_TEACHER_STUDENT, "steps": 100, "record": True},
+        train={**_TEACHER_STUDENT, "steps": 150, "record": True},
         metric="train_loss",
-        window=10,
+        window=15,
     ),
 }
 

@@ -22,18 +22,6 @@ from toymodels.errors import UsageError
 #: Dims the learning-rate coordinates may vary over, outermost first; ``lr`` is always present.
 RATE_DIMS = ("init", "width", "lr")
 
-INIT_ALIASES = {
-    "A": "A",
-    "Init[A]": "A",
-    "Init[1]": "A",
-    "1": "A",
-    "B": "B",
-    "Init[B]": "B",
-    "Init[2]": "B",
-    "2": "B",
-    "AB": "AB",
-}
-
 
 def canonical_init(name: str) -> str:
     """``A``, ``B`` or ``AB`` for any accepted spelling (``Init[A]``, ``Init[1]``, ``1``, ...).
@@ -41,12 +29,15 @@ def canonical_init(name: str) -> str:
     >>> canonical_init("Init[2]")
     'B'
     """
-    try:
-        return INIT_ALIASES[name.strip()]
-    except KeyError:
+    from toymodels._models import INITS
+    from toymodels.train import INIT_ALIASES  # the trainer's spellings: one list of aliases
+
+    init = INIT_ALIASES.get(name.strip(), name.strip())
+    if init not in INITS:
         raise UsageError(
             f"unknown init {name!r}; expected A, B or AB (or Init[A], Init[1], 1, Init[B], ...)"
-        ) from None
+        )
+    return init
 
 
 @dataclasses.dataclass(frozen=True)
@@ -233,6 +224,23 @@ def validate(config: SweepConfig) -> None:
         raise UsageError("eta_A and eta_B grids differ in shape")
 
 
+def empty_results(config: SweepConfig, metric_names):
+    """The results dataset of ``config`` before any cell has run (see ``_store.new_dataset``)."""
+    from toymodels import _store
+
+    eta_A, eta_B = config.rate_coords()
+    return _store.new_dataset(
+        config.to_json(),
+        inits=config.inits,
+        widths=config.widths,
+        seeds=config.seeds,
+        steps=config.steps,
+        eta_A=eta_A,
+        eta_B=eta_B,
+        metric_names=metric_names,
+    )
+
+
 def cell_cost(config: SweepConfig, width: int) -> float:
     """A relative cost of one cell, for the progress bar's ETA: a step costs O(N·n·r) per run."""
     return float(width + 64) * config.n_rates * len(config.seeds) * config.steps
@@ -299,7 +307,6 @@ def run_sweep(
     done = _store.completed_cells(existing) if existing is not None else set()
     todo = [cell for cell in config.cells() if cell not in done]
     trainer = trainer or default_trainer()
-    eta_A_coord, eta_B_coord = config.rate_coords()
     ds = existing
     costs = [cell_cost(config, width) for _, width in todo]
     with progress_bar(
@@ -314,16 +321,7 @@ def run_sweep(
                 cell_trainer, train_configs[init, width], eta_A, eta_B, config.seeds
             )
             if ds is None:
-                ds = _store.new_dataset(
-                    config.to_json(),
-                    inits=config.inits,
-                    widths=config.widths,
-                    seeds=config.seeds,
-                    steps=config.steps,
-                    eta_A=eta_A_coord,
-                    eta_B=eta_B_coord,
-                    metric_names=sorted(result.metrics),
-                )
+                ds = empty_results(config, sorted(result.metrics))
             ds = _store.with_cell(ds, init, width, result.metrics, result.diverged_step)
             _store.save_atomically(ds, out)
             bar.advance(cost)
