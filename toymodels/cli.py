@@ -31,6 +31,7 @@ PROG = "lora-sweep"
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "toymodels._cmd_sweeps",  # run, figure2, figure3, heatmap, summary
     "toymodels._cmd_coordcheck",  # coordcheck
+    "toymodels._cmd_figures",  # figures
 )
 
 

@@ -1,0 +1,70 @@
+"""The figures draw what the data says, in the project's colours, and save as PNG and PDF."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.colors import to_hex
+
+from tests.synthetic_results import figure2_store, figure3_store, heatmap_store
+from theory.style import INIT_COLORS
+from toymodels import _figure_data as data
+from toymodels import _figures as figures
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_optimal_rate_figure_plots_the_optimum_in_init_colours():
+    store = figure2_store()
+    fig = figures.plot_optimal_rates(store)
+    ax = fig.axes[0]
+    opt = data.optimal_rates(store)
+    for init in ("A", "B"):
+        lines = [ln for ln in ax.lines if to_hex(ln.get_color()) == INIT_COLORS[init].lower()]
+        assert lines, f"no line in Init[{init}]'s colour"
+        np.testing.assert_allclose(lines[0].get_ydata(), opt.eta.sel(init=init).values)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("Init[A]" in t and "n^{" in t for t in legend)
+    assert sum("reference" in t for t in legend) == 2
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+
+
+def test_feature_norm_figure_has_a_panel_per_width_and_feature():
+    store = figure3_store()
+    fig = figures.plot_feature_norms(store)
+    axes = [ax for ax in fig.axes if ax.get_title(loc="left")]
+    assert len(axes) == 2 * store.sizes["width"]
+    # both inits x both seeds in every panel, and the rates in every title
+    assert all(len(ax.lines) == 4 for ax in axes)
+    assert all("eta" in ax.get_title(loc="left") for ax in axes)
+
+
+def test_default_norm_widths_prefer_the_papers():
+    assert figures.default_norm_widths(figure2_store(widths=(128, 512, 8192))) == (128, 8192)
+    assert figures.default_norm_widths(figure2_store(widths=(256, 512, 1024))) == (256, 1024)
+
+
+def test_heatmaps_mark_the_best_pair_and_the_diagonal():
+    store = heatmap_store()
+    fig = figures.plot_rate_heatmaps(store)
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert len(panels) == 4
+    best, _ = data.best_pairs(data.heatmap_grid(store, "test_loss", 200))
+    star = next(ln for ln in panels[-1].lines if ln.get_marker() == "*")
+    assert (star.get_xdata()[0], star.get_ydata()[0]) == pytest.approx(best)
+    assert any(ln.get_linestyle() == "--" for ln in panels[0].lines)
+    assert "eta_A" in panels[0].get_xlabel() and "eta_B" in panels[0].get_ylabel()
+
+
+def test_loss_curves_show_the_best_and_best_equal_pair():
+    fig = figures.plot_loss_curves(heatmap_store())
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels[0].startswith("best pair") and labels[1].startswith("best equal pair")
+
+
+def test_save_figure_writes_png_and_pdf(tmp_path):
+    png, pdf = figures.save_figure(figures.plot_optimal_rates(figure2_store()), tmp_path / "f2")
+    assert png.read_bytes()[:4] == b"\x89PNG" and pdf.read_bytes()[:4] == b"%PDF"

@@ -1,0 +1,312 @@
+"""The papers' figures, drawn from results stores (docs/architecture.md, "Results store").
+
+Every function takes a loaded store (``toymodels.load_results``), returns a matplotlib ``Figure``
+and leaves saving to :func:`save_figure` (PNG and PDF). Colours: ``theory.style.INIT_COLORS`` for
+the inits (the same in every figure of the project), other Okabe-Ito colours for everything else,
+viridis
+for the heatmaps: all colour-blind safe. Each figure carries a grey footer naming the experiment,
+preset and device its data came from, so a quick-preset figure can never pass for a paper one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)  # files only; a notebook's inline backend still wins
+
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+from matplotlib import patheffects
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+import theory
+from theory.style import INIT_COLORS, OKABE_ITO, REFERENCE_STYLES
+from toymodels import _figure_data as data
+from toymodels.fit import fit_power_law
+
+INIT_LABELS = {"A": "Init[A]", "B": "Init[B]", "AB": "A, B random"}
+#: The best pair and the best equal pair (and the η_A = η_B line) in LoRA+ Figure 2.
+BEST_COLOR, EQUAL_COLOR = OKABE_ITO[0], OKABE_ITO[1]
+SEED_STYLES = ("-", "--", ":", "-.")
+
+
+def _footer(fig: Figure, results: xr.Dataset) -> None:
+    # Keep the bottom strip free of axes so the footer never covers a tick label.
+    fig.get_layout_engine().set(rect=(0, 0.025, 1, 0.975))
+    fig.text(
+        0.995, 0.003, data.provenance(results), ha="right", va="bottom", fontsize=7, color="0.45"
+    )
+
+
+def _sci(x: float) -> str:
+    return "n/a" if not np.isfinite(x) else f"{x:.3g}" if 1e-2 <= abs(x) < 1e3 else f"{x:.2e}"
+
+
+def _width_axis(ax, widths) -> None:
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(
+        list(widths), [f"$2^{{{int(np.log2(w))}}}$" if w & (w - 1) == 0 else str(w) for w in widths]
+    )
+    ax.set_xlabel("width $n$ (LoRA layer fan-in, log scale)")
+
+
+def predicted_rate_exponent(init: str):
+    """The theory's exponent c of η* = Θ(n^c) for the Adam layer (the teacher-student model)."""
+    return theory.predicted_rate_exponent("adam", init)
+
+
+def plot_optimal_rates(results: xr.Dataset, *, loss: str = "train_loss") -> Figure:
+    """Initialization paper, Figure 2: optimal learning rate against width, both inits.
+
+    Points are the rate with the lowest seed-mean final ``loss``; the band spans the rates within
+    1% of it; hollow points lie on the edge of the rate grid. Each init gets its fitted power law
+    (legend, with the 95% interval and the theory's exponent); the grey lines are C₁n⁻¹ and
+    C₂n⁻¹ᐟ², their constants fitted (slope fixed) through Init[B]'s and Init[A]'s points
+    respectively.
+    """
+    opt = data.optimal_rates(results, loss)
+    widths = opt.eta.width.values
+    fig, ax = plt.subplots(figsize=(6.4, 4.6), layout="constrained")
+    for init in opt.eta.init.values:
+        init = str(init)
+        color = INIT_COLORS.get(init, OKABE_ITO[0])
+        eta = opt.eta.sel(init=init).values
+        ok = np.isfinite(eta)
+        ax.fill_between(
+            widths[ok],
+            opt.band_low.sel(init=init).values[ok],
+            opt.band_high.sel(init=init).values[ok],
+            color=color,
+            alpha=0.18,
+            lw=0,
+        )
+        label = INIT_LABELS.get(init, init)
+        if ok.sum() >= 2:
+            fit = fit_power_law(widths[ok], eta[ok])
+            label += (
+                f": $\\eta^* \\propto n^{{{fit.exponent:.2f}}}$ [{fit.ci[0]:.2f}, {fit.ci[1]:.2f}]"
+            )
+            label += f" (theory $n^{{{predicted_rate_exponent(init)}}}$)"
+        ax.plot(widths[ok], eta[ok], "-", color=color, lw=1.6, label=label)
+        edge = opt.at_grid_edge.sel(init=init).values & ok
+        ax.plot(widths[ok & ~edge], eta[ok & ~edge], "o", color=color, ms=6)
+        ax.plot(widths[edge], eta[edge], "o", mfc="white", mec=color, ms=6)
+    for init, slope, text in (("B", -1.0, "-1"), ("A", -0.5, "-1/2")):
+        if init not in opt.eta.init.values:
+            continue
+        eta = opt.eta.sel(init=init).values
+        ok = np.isfinite(eta)
+        if not ok.any():
+            continue
+        constant = np.exp(np.mean(np.log(eta[ok]) - slope * np.log(widths[ok])))
+        ax.plot(
+            widths,
+            constant * widths**slope,
+            REFERENCE_STYLES[text],
+            color="0.35",
+            lw=1.2,
+            label=f"$C \\, n^{{{text}}}$ (reference)",
+        )
+    _width_axis(ax, widths)
+    ax.set_yscale("log")
+    ax.set_ylabel(f"optimal learning rate $\\eta^*$ (lowest seed-mean {loss.replace('_', ' ')})")
+    ax.set_title("Optimal learning rate against width (teacher-student, AdamW)")
+    handles, labels = ax.get_legend_handles_labels()
+    handles.append(Line2D([], [], marker="o", ls="", mfc="white", mec="0.3"))
+    labels.append("optimum on the edge of the rate grid")
+    handles.append(Patch(color="0.5", alpha=0.3))
+    labels.append("rates within 1% of the best loss")
+    ax.legend(handles, labels, fontsize=8, loc="lower left")
+    ax.grid(True, which="major", alpha=0.3)
+    _footer(fig, results)
+    return fig
+
+
+def default_norm_widths(results: xr.Dataset) -> tuple[int, ...]:
+    """Figure 3's widths: 128 and 8192 when present, else the smallest and largest in the store."""
+    widths = [int(w) for w in results.width.values]
+    paper = [w for w in (128, 8192) if w in widths]
+    return tuple(paper) if len(paper) == 2 else tuple(sorted({min(widths), max(widths)}))
+
+
+def plot_feature_norms(results: xr.Dataset, *, widths=None) -> Figure:
+    """Initialization paper, Figure 3: N⁻¹Σᵢ‖Z_A(xᵢ)‖ and N⁻¹Σᵢ‖Z_B(xᵢ)‖ against step.
+
+    One row per width, columns Z_A and Z_B; both inits in every panel (colours), one line per seed
+    (line styles), each (init, width) at its optimal rate. Panel titles give each init's rate and
+    seed-mean final train loss.
+    """
+    data.require(results, "norm_Z_A", "norm_Z_B", "train_loss")
+    widths = tuple(widths) if widths is not None else default_norm_widths(results)
+    inits = [str(i) for i in results.init.values]
+    fig, axes = plt.subplots(
+        len(widths), 2, figsize=(10, 3.3 * len(widths)), squeeze=False, layout="constrained"
+    )
+    steps = results.step.values
+    for row, width in enumerate(widths):
+        cells = {init: data.cell_at_optimum(results, init, width) for init in inits}
+        window = data.analysis_window(results)
+        over = f" (mean of the last {window} steps)" if window > 1 else ""
+        summary = "\n".join(
+            f"{INIT_LABELS.get(i, i)}: $\\eta$ = {_sci(float(c.eta_A))}, train loss "
+            f"{_sci(float(data.loss_at(c, 'train_loss')))}{over}"
+            for i, c in cells.items()
+        )
+        for col, name in enumerate(("norm_Z_A", "norm_Z_B")):
+            ax = axes[row, col]
+            for init, cell in cells.items():
+                for s, seed in enumerate(cell.seed.values):
+                    ax.plot(
+                        steps,
+                        cell[name].sel(seed=seed).values,
+                        SEED_STYLES[s % 4],
+                        color=INIT_COLORS.get(init, OKABE_ITO[0]),
+                        lw=1.4,
+                    )
+            symbol = name.removeprefix("norm_")
+            ax.set_yscale("log")
+            ax.set_xlabel("training step $t$")
+            ax.set_ylabel(f"$N^{{-1}}\\sum_i \\|{symbol}(x_i)\\|$")
+            ax.set_title(f"$n = {width}$, $|{symbol}|$\n{summary}", fontsize=8.5, loc="left")
+            ax.grid(True, alpha=0.3)
+    handles = [Line2D([], [], color=INIT_COLORS.get(i, OKABE_ITO[0]), lw=2) for i in inits]
+    labels = [INIT_LABELS.get(i, i) for i in inits]
+    for s, seed in enumerate(results.seed.values):
+        handles.append(Line2D([], [], color="0.3", ls=SEED_STYLES[s % 4]))
+        labels.append(f"seed {int(seed)}")
+    fig.legend(handles, labels, loc="outside upper center", ncols=len(labels), fontsize=9)
+    _footer(fig, results)
+    return fig
+
+
+def _edges(axis: np.ndarray) -> np.ndarray:
+    """Cell edges for a log-spaced axis (geometric midpoints, one half-step beyond each end)."""
+    log = np.log10(axis)
+    step = np.diff(log).mean() if log.size > 1 else 1.0
+    mid = (log[1:] + log[:-1]) / 2
+    return 10 ** np.concatenate([[log[0] - step / 2], mid, [log[-1] + step / 2]])
+
+
+def plot_rate_heatmaps(results: xr.Dataset, *, steps=(10, 200)) -> Figure:
+    """LoRA+ Figure 2 (top): seed-mean train and test loss over the (η_A, η_B) grid at two steps.
+
+    x is η_A (the rate of A, r × n), y is η_B (the rate of B, n × r). "+" marks the pairs whose loss
+    is within 1% of that panel's best, the star the best pair; grey cells diverged in some seed; the
+    dashed line is η_A = η_B.
+    """
+    last = int(results.step.values[-1])
+    steps = tuple(min(int(s), last) for s in steps)
+    fig, axes = plt.subplots(
+        2, len(steps), figsize=(5.2 * len(steps), 8.4), squeeze=False, layout="constrained"
+    )
+    cmap = plt.get_cmap("viridis").with_extremes(bad="0.8")
+    for row, loss in enumerate(("train_loss", "test_loss")):
+        for col, step in enumerate(steps):
+            ax = axes[row, col]
+            grid = data.heatmap_grid(results, loss, step)
+            finite = np.isfinite(grid.loss)
+            values = np.ma.masked_where(~finite, grid.loss)
+            norm = LogNorm(vmin=values.min(), vmax=values.max()) if finite.any() else None
+            mesh = ax.pcolormesh(
+                _edges(grid.eta_A), _edges(grid.eta_B), values, cmap=cmap, norm=norm
+            )
+            fig.colorbar(mesh, ax=ax, label=f"{loss.replace('_', ' ')} (seed mean, log scale)")
+            if finite.any():
+                best = np.nanmin(np.where(finite, grid.loss, np.nan))
+                ii, jj = np.nonzero(finite & (grid.loss <= best * (1 + data.NEAR_BEST)))
+                ax.plot(
+                    grid.eta_A[jj],
+                    grid.eta_B[ii],
+                    "+",
+                    color="white",
+                    ms=9,
+                    mew=2,
+                    zorder=3,  # above the best pair's star, which is also within 1%
+                    path_effects=[patheffects.withStroke(linewidth=3.5, foreground="black")],
+                )
+                (a, b), _ = data.best_pairs(grid)
+                ax.plot([a], [b], "*", color=BEST_COLOR, mfc="white", ms=15, zorder=2)
+            lo = max(grid.eta_A.min(), grid.eta_B.min())
+            hi = min(grid.eta_A.max(), grid.eta_B.max())
+            ax.plot([lo, hi], [lo, hi], "--", color=EQUAL_COLOR, lw=2)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel(r"$\eta_A$ (learning rate of $A \in \mathbb{R}^{r\times n}$)")
+            ax.set_ylabel(r"$\eta_B$ (learning rate of $B \in \mathbb{R}^{n\times r}$)")
+            ax.set_title(f"{loss.replace('_', ' ')} at $t = {step}$")
+    handles = [
+        Line2D([], [], marker="+", ls="", color="white", mec="black", ms=9, mew=2),
+        Line2D([], [], marker="*", ls="", mec=BEST_COLOR, mfc="white", ms=12),
+        Line2D([], [], ls="--", color=EQUAL_COLOR, lw=2),
+        Patch(color="0.8"),
+    ]
+    labels = [
+        "within 1% of the best loss",
+        "best pair",
+        r"$\eta_A = \eta_B$",
+        "diverged (some seed) or not run",
+    ]
+    fig.legend(handles, labels, loc="outside upper center", ncols=4, fontsize=9)
+    _footer(fig, results)
+    return fig
+
+
+def plot_loss_curves(results: xr.Dataset, *, select_by: str = "test_loss") -> Figure:
+    """LoRA+ Figure 2 (bottom): loss against step at the best pair and at the best equal pair.
+
+    Both pairs are chosen by the seed-mean ``select_by`` at the last step; when the other loss
+    (train for test) picks a third pair, its curve is drawn too (dotted), so a tie between the
+    two named pairs does not hide where the other loss puts its optimum. Lines are seed means,
+    shading spans the seeds' minimum to maximum.
+    """
+    grid = data.heatmap_grid(results, select_by)
+    best, equal = data.best_pairs(grid)
+    pairs = [("best pair", best, BEST_COLOR, "-")]
+    if equal is not None:
+        pairs.append(("best equal pair", equal, EQUAL_COLOR, "-"))
+    other = "train_loss" if select_by == "test_loss" else "test_loss"
+    other_best, _ = data.best_pairs(data.heatmap_grid(results, other))
+    if all(not np.allclose(other_best, pair) for _, pair, _, _ in pairs):
+        label = f"best pair by {other.replace('_', ' ')}"
+        pairs.append((label, other_best, OKABE_ITO[7], ":"))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    steps = results.step.values
+    for ax, loss in zip(axes, ("train_loss", "test_loss"), strict=True):
+        for label, (a, b), color, style in pairs:
+            runs = data.select_pair(results, a, b)[loss].squeeze(drop=True)
+            runs = runs.transpose("seed", "step").values
+            ax.fill_between(steps, runs.min(0), runs.max(0), color=color, alpha=0.2, lw=0)
+            ax.plot(
+                steps,
+                runs.mean(0),
+                style,
+                color=color,
+                lw=1.8,
+                label=f"{label}: $(\\eta_A, \\eta_B)$ = ({_sci(a)}, {_sci(b)})",
+            )
+        ax.set_yscale("log")
+        ax.set_xlabel("training step $t$")
+        ax.set_ylabel(f"{loss.replace('_', ' ')} (mean over seeds; band: min-max)")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"LoRA+ toy MLP: pairs chosen by {select_by.replace('_', ' ')} at the last step")
+    _footer(fig, results)
+    return fig
+
+
+def save_figure(fig: Figure, stem: str | Path, *, close: bool = True) -> tuple[Path, Path]:
+    """Write ``stem.png`` (200 dpi) and ``stem.pdf``; returns both paths."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = (stem.with_suffix(".png"), stem.with_suffix(".pdf"))
+    fig.savefig(paths[0], dpi=200)
+    fig.savefig(paths[1], metadata={"Creator": "lora-width-scaling"})
+    if close:
+        plt.close(fig)
+    return paths

@@ -1,0 +1,188 @@
+"""The reproduction as one workflow: theory verdicts, sweeps, figures, fitted exponents, claims.
+
+`make demo` (quick presets) and the notebooks (``LORA_QUICK=1`` for quick, the ``paper`` presets
+otherwise) call these functions; no logic lives in notebook cells.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import theory
+
+
+def quick_mode() -> bool:
+    """Whether ``LORA_QUICK`` selects the quick presets (any value but "", "0", "false")."""
+    return os.environ.get("LORA_QUICK", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def preset() -> str:
+    """``quick`` under ``LORA_QUICK=1``, else ``paper``."""
+    return "quick" if quick_mode() else "paper"
+
+
+def project_root() -> Path:
+    """The nearest folder at or above the working directory holding ``pyproject.toml``.
+
+    Relative to the working directory (``..`` from ``notebooks/``), so that notebook outputs name
+    ``../results``, not a path on the machine that ran them.
+    """
+    here = Path.cwd().resolve()
+    root = next((p for p in (here, *here.parents) if (p / "pyproject.toml").is_file()), here)
+    return Path(os.path.relpath(root, here))
+
+
+def results_dir() -> Path:
+    """``LORA_RESULTS``, else ``results/`` (paper) or ``demo-output/results/`` (quick).
+
+    Quick and paper runs never share a folder: a quick file must not pass for a paper one.
+    """
+    if os.environ.get("LORA_RESULTS"):
+        return Path(os.environ["LORA_RESULTS"])
+    root = project_root()
+    return root / "results" if preset() == "paper" else root / "demo-output" / "results"
+
+
+def figures_dir() -> Path:
+    """``LORA_FIGURES``, else ``figures/`` (paper) or ``demo-output/`` (quick)."""
+    if os.environ.get("LORA_FIGURES"):
+        return Path(os.environ["LORA_FIGURES"])
+    root = project_root()
+    return root / "figures" if preset() == "paper" else root / "demo-output"
+
+
+def sweep(
+    experiment: str,
+    preset_name: str | None = None,
+    *,
+    folder: Path | None = None,
+    quiet: bool = True,
+):
+    """Run (or resume) ``lora-sweep EXPERIMENT --preset P`` into :func:`results_dir`; load it.
+
+    Finished cells are skipped, so on finished results this only loads the file.
+    ``LORA_SWEEP_FLAGS_FIGURE2`` (``_FIGURE3``, ``_HEATMAP``), e.g. ``"--steps 30"``, is appended
+    to that sweep's command line: the notebook test uses it to keep CI fast. The sweep refuses to
+    mix such a run into an existing file of another configuration. ``LORA_LOAD_ONLY=1`` loads the
+    file as it is (partial results included) and trains nothing.
+    """
+    from toymodels import cli
+    from toymodels._cmd_figures import load_store
+
+    preset_name = preset_name or preset()
+    folder = Path(folder) if folder is not None else results_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{experiment}.nc"
+    if os.environ.get("LORA_LOAD_ONLY", "") not in ("", "0"):
+        return load_store(path)
+    argv = [experiment, "--preset", preset_name, "--out", str(path)]
+    if experiment == "figure3":
+        argv += ["--from-results", str(folder / "figure2.nc")]
+    argv += os.environ.get(f"LORA_SWEEP_FLAGS_{experiment.upper()}", "").split()
+    code = cli.main([*argv, *(["--quiet"] if quiet else [])])
+    if code != 0:
+        raise RuntimeError(f"`lora-sweep {' '.join(argv)}` exited with code {code}")
+    return load_store(path)
+
+
+def describe(results) -> str:
+    """One line: what a results store holds (experiment, preset, device, widths, rates, seeds)."""
+    from toymodels._figure_data import provenance
+
+    sizes = ", ".join(
+        f"{d} {results.sizes[d]}"
+        for d in ("init", "width", "lr", "seed", "step")
+        if d in results.sizes
+    )
+    widths = ", ".join(str(int(w)) for w in results.width.values) if "width" in results else ""
+    return f"{provenance(results)} · {sizes} · widths {widths}"
+
+
+def exponent_table(figure2, *, loss: str = "train_loss") -> str:
+    """Fitted exponent of η*(n) per init (all widths; n >= 2^9) beside the theory's (Markdown)."""
+    import numpy as np
+
+    from toymodels._claims import LARGE_WIDTH
+    from toymodels._figure_data import optimal_rates
+    from toymodels.fit import fit_power_law
+
+    opt = optimal_rates(figure2, loss)
+    widths = opt.eta.width.values
+    rows = [
+        "| init | fitted exponent (all widths) | fitted exponent (n >= 2^9) | theory |",
+        "| --- | --- | --- | --- |",
+    ]
+    for init in (str(i) for i in opt.eta.init.values):
+        eta = opt.eta.sel(init=init).values
+        cells = []
+        for use in (np.ones(widths.size, bool), widths >= LARGE_WIDTH):
+            ok = use & np.isfinite(eta)
+            if np.unique(widths[ok]).size < 2:
+                cells.append("fewer than 2 widths")
+                continue
+            fit = fit_power_law(widths[ok], eta[ok])
+            cells.append(
+                f"{fit.exponent:.3f} [{fit.ci[0]:.2f}, {fit.ci[1]:.2f}] ({fit.n_points} widths)"
+            )
+        predicted = theory.format_exponent(theory.predicted_rate_exponent("adam", init))
+        rows.append(f"| Init[{init}] | {cells[0]} | {cells[1]} | {predicted} |")
+    return "\n".join(rows)
+
+
+#: The empirical-γ settings of the protocol (issue 6, docs/empirical-gamma.md): (model, init, c_A,
+#: c_B) with η = η₀·n^c. Init paper Thms 1-2 at c ∈ {−1/2, −1}, LoRA+ rates (−1, 0) for both inits,
+#: and the linear toy of LoRA+ Props 1-2.
+GAMMA_SETTINGS = (
+    ("teacher-student", "A", "-1/2", "-1/2"),
+    ("teacher-student", "A", "-1", "-1"),
+    ("teacher-student", "B", "-1/2", "-1/2"),
+    ("teacher-student", "B", "-1", "-1"),
+    ("teacher-student", "A", "-1", "0"),
+    ("teacher-student", "B", "-1", "0"),
+    ("linear", "A", "-1/2", "-1/2"),
+    ("linear", "A", "-1", "0"),
+)
+#: Quick mode measures two widths only: a smoke run of the check, not a measurement to quote.
+QUICK_GAMMA_WIDTHS = (128, 1024)
+
+
+def empirical_gamma(out: Path | None = None, settings=GAMMA_SETTINGS) -> list:
+    """Run the empirical-γ check for ``settings``; plot each (PNG + PDF) into ``out`` if given.
+
+    Returns the coordcheck reports (``.format_table()``, ``.passed``). Quick mode uses
+    :data:`QUICK_GAMMA_WIDTHS`, the full mode the check's default widths 2^7..2^13.
+    """
+    from toymodels._coordcheck import DEFAULT_WIDTHS, coordcheck
+    from toymodels._coordcheck_plot import plot_coordcheck
+
+    widths = QUICK_GAMMA_WIDTHS if quick_mode() else DEFAULT_WIDTHS
+    reports = []
+    for model, init, c_A, c_B in settings:
+        report = coordcheck(model, init, eta_A=c_A, eta_B=c_B, widths=widths)
+        reports.append(report)
+        if out is not None:
+            Path(out).mkdir(parents=True, exist_ok=True)
+            rates = "_".join(c.replace("-", "m").replace("/", "_") for c in (c_A, c_B))
+            stem = f"empirical_gamma_{model.replace('-', '_')}_{init}_{rates}"
+            for ext in ("png", "pdf"):
+                plot_coordcheck(report, Path(out) / f"{stem}.{ext}")
+    return reports
+
+
+def gamma_summary(reports) -> str:
+    """One Markdown row per setting: model, init, rates, cells passed, overall verdict."""
+    rows = [
+        "| model | init | c_A | c_B | widths | cells passed | verdict |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for report in reports:
+        s = report.setting
+        passed = sum(c.passed for c in report.checks)
+        widths = f"{min(s['widths'])}..{max(s['widths'])}"
+        rows.append(
+            f"| {s['model']} | Init[{s['init']}] | {s['eta_A_exponent']} | "
+            f"{s['eta_B_exponent']} | {widths} | {passed}/{len(report.checks)} | "
+            f"{'pass' if report.passed else 'FAIL'} |"
+        )
+    return "\n".join(rows)

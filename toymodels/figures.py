@@ -1,0 +1,80 @@
+"""The reproduction of the papers' figures and claims: plots, claims checker, workflow.
+
+Without results, every claim is ``no data``, never a guess:
+
+>>> from toymodels import figures
+>>> print(figures.claims_table(figures.check_claims()).splitlines()[2])  # doctest: +ELLIPSIS
+| E2(a) | for n >= 2^9 the optimal rate ... | needs the figure2 results | no data |
+"""
+
+from toymodels._claims import (
+    CLAIMS_E1,
+    CLAIMS_E2,
+    NO_DATA,
+    NOT,
+    PARTLY,
+    REPRODUCED,
+    ClaimCheck,
+    check_claims,
+    check_init_paper,
+    check_loraplus,
+    claims_table,
+)
+from toymodels._cmd_figures import PHASE_MODELS, phase_diagrams
+from toymodels._figure_data import optimal_rates, provenance
+from toymodels._figures import (
+    INIT_LABELS,
+    plot_feature_norms,
+    plot_loss_curves,
+    plot_optimal_rates,
+    plot_rate_heatmaps,
+    save_figure,
+)
+from toymodels._reproduce import (
+    GAMMA_SETTINGS,
+    describe,
+    empirical_gamma,
+    exponent_table,
+    figures_dir,
+    gamma_summary,
+    preset,
+    project_root,
+    quick_mode,
+    results_dir,
+    sweep,
+)
+
+__all__ = [
+    "CLAIMS_E1",
+    "CLAIMS_E2",
+    "GAMMA_SETTINGS",
+    "INIT_LABELS",
+    "NOT",
+    "NO_DATA",
+    "PARTLY",
+    "PHASE_MODELS",
+    "REPRODUCED",
+    "ClaimCheck",
+    "check_claims",
+    "check_init_paper",
+    "check_loraplus",
+    "claims_table",
+    "describe",
+    "empirical_gamma",
+    "exponent_table",
+    "figures_dir",
+    "gamma_summary",
+    "optimal_rates",
+    "phase_diagrams",
+    "plot_feature_norms",
+    "plot_loss_curves",
+    "plot_optimal_rates",
+    "plot_rate_heatmaps",
+    "preset",
+    "project_root",
+    "provenance",
+    "quick_mode",
+    "results_dir",
+    "save_figure",
+    "sweep",
+]
