@@ -50,7 +50,34 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     versions["lora-width-scaling"] = __version__
+    versions["device"] = device_description()
     return versions
+
+
+def device_description() -> str:
+    """The accelerator (or CPU model) JAX computes on, as a figure footer names it.
+
+    >>> device_description().startswith(("cpu", "gpu", "tpu", "cuda", "rocm"))
+    True
+    """
+    import jax
+
+    device = jax.devices()[0]
+    kind = device.device_kind
+    if device.platform == "cpu":
+        kind = _cpu_model() or kind
+    return f"{device.platform} ({kind}, {jax.device_count()} device(s), {os.cpu_count()} cores)"
+
+
+def _cpu_model() -> str | None:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
 
 
 def load_results(path) -> xr.Dataset:
