@@ -1,15 +1,38 @@
 """JAX toy models that check the LoRA width-scaling theory empirically."""
 
+from toymodels._data import Dataset, linear_data, sine_data, teacher_student_data
+from toymodels._models import (
+    LayerFeatures,
+    LinearParams,
+    Lora,
+    Student,
+    linear,
+    lora_layer,
+    lora_mlp,
+    teacher_student,
+)
 from toymodels._optim import lora_optimizer, lora_plus_rates, scale_by_lora_rates
 from toymodels.train import TrainConfig, TrainResult, train_grid
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Dataset",
+    "LayerFeatures",
+    "LinearParams",
+    "Lora",
+    "Student",
     "TrainConfig",
     "TrainResult",
+    "linear",
+    "linear_data",
+    "lora_layer",
+    "lora_mlp",
     "lora_optimizer",
     "lora_plus_rates",
     "scale_by_lora_rates",
+    "sine_data",
+    "teacher_student",
+    "teacher_student_data",
     "train_grid",
 ]

@@ -17,6 +17,7 @@ once; per step the work is O(N·n·r).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Iterator
 from functools import partial
@@ -322,6 +323,16 @@ def _linear_setup(width, init, seeds):
 # --- The public entry point -----------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4)
+def _dataset(model: str, data_seed: int, input_width: int, n_train: int, n_test: int):
+    """The data of a configuration, kept for the next cell of a sweep (only the linear model's
+    inputs depend on the student's width)."""
+    if model == "linear":
+        return _data.linear_data(data_seed, width=input_width, n_train=n_train)
+    make = _data.teacher_student_data if model == "teacher-student" else _data.sine_data
+    return make(data_seed, n_train=n_train, n_test=n_test)
+
+
 def _rates(name, values) -> np.ndarray:
     array = np.atleast_1d(np.asarray(values, dtype=np.float64))
     if array.ndim != 1:
@@ -395,17 +406,14 @@ def train_grid(config: TrainConfig, eta_A, eta_B, seeds, *, chunk_size: int | No
     }
     diverged_step = np.full((n_rates, n_seeds), -1, np.int32)
 
+    input_width = config.width if config.model == "linear" else _data.INPUT_DIM
+    data = _dataset(config.model, config.data_seed, input_width, config.n_train, config.n_test)
     if config.model == "linear":
-        data = _data.linear_data(config.data_seed, width=config.width, n_train=config.n_train)
         setup = lambda seed_idx: (_linear_setup(config.width, config.init, seeds[seed_idx]),)  # noqa: E731
         train = lambda params0, rates: _train_linear_chunk(  # noqa: E731
             static, data.x_train, data.y_train, params0, *rates
         )
     else:
-        make_data = (
-            _data.teacher_student_data if config.model == "teacher-student" else _data.sine_data
-        )
-        data = make_data(config.data_seed, n_train=config.n_train, n_test=config.n_test)
 
         def setup(seed_idx):
             return _layer_setup(
