@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from toymodels import _data, _models
+from toymodels import _data, _fastpath, _models
 from toymodels._instrument import layer_metrics, linear_metrics
 from toymodels._optim import OPTIMIZERS, lora_optimizer
 from toymodels.errors import UsageError
@@ -244,12 +244,13 @@ def _mse(f, y):
 
 
 def _layer_run(cfg, features, test_features, y, y_test, lora0, eta_A, eta_B):
+    # The fused hot path; `_models.lora_layer` is the readable reference it is tested against.
     def loss_fn(params):
-        f, Z_A = _models.lora_layer(features, params["A"], params["B"])
+        f, Z_A = _fastpath.lora_layer(features, params["A"], params["B"])
         return _mse(f, y), Z_A
 
     def test_loss_fn(params):
-        return _mse(_models.lora_layer(test_features, params["A"], params["B"])[0], y_test)
+        return _mse(_fastpath.lora_layer(test_features, params["A"], params["B"])[0], y_test)
 
     def metrics_fn(params, Z_A, prev, prev_Z_A):
         return layer_metrics(params["A"], params["B"], Z_A, prev["B"], prev_Z_A)

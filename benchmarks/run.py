@@ -1,0 +1,369 @@
+"""Benchmark: the project's training of the Figure-2 workload against the straightforward baseline
+and against the machine's memory copy bandwidth, measured in one process.
+
+    python -m benchmarks.run                      # widths 2^10 and 2^13 (minutes on 2 cores)
+    python -m benchmarks.run --smoke              # seconds: a tiny width, checks the plumbing only
+    python -m benchmarks.run --json results.json  # also write the JSON record ('-': stdout only)
+
+The workload has the shape of `lora-sweep figure2 --preset paper` at one width: teacher-student,
+AdamW, 8 equal rates x 2 seeds x 150 steps, instrumentation off. For each width it reports:
+
+- the project: run-steps per second of ``toymodels.train_grid`` over the whole grid, from a warm
+  call (the first call, which compiles, is timed apart; per-seed setup is included). In full mode a
+  second grid with twice the steps separates the per-step cost from the fixed cost (setup, etc.);
+- the effective bandwidth of the unavoidable N·n traffic (:data:`FLOOR_PASSES` passes over N·n
+  float32 per run-step, see :data:`FLOOR_EXPLANATION`) and its fraction of the copy bandwidth;
+- the speed-up over the baseline (``benchmarks._baseline``), whose time is *estimated*: a few
+  steps of one run are timed after a warm-up step and scaled by the grid's number of run-steps.
+
+Every run also checks, on a small case, that the baseline and the project produce the same per-step
+losses, i.e. that both do the same work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from typing import NoReturn
+
+import jax
+import numpy as np
+from tqdm import tqdm
+
+from benchmarks import _bandwidth, _baseline, _workload
+from toymodels import train_grid
+from toymodels.errors import UsageError
+
+FLOOR_PASSES = 3
+FLOOR_EXPLANATION = (
+    "Per run-step, the only N x n array that differs between runs is the pre-activation "
+    "Y_h = H + Z_A B^T (H = Y_in + W_h phi(Y_in) and z = phi(Y_in) are shared by all runs of a "
+    "seed and not counted). An implementation that stores it once moves it 3 times: written once, "
+    "read by the forward output phi(Y_h) W_out, read again by the backward for the ReLU mask that "
+    "feeds dL/dB and dL/dZ_A. Floor = 3 passes x N x n x 4 bytes per run-step. A kernel that never "
+    "stores Y_h could beat this count: it is a yardstick, not a law."
+)
+FULL = {"widths": [2**10, 2**13], "rates": 8, "seeds": 2, "steps": 150, "baseline_steps": 3}
+SMOKE = {"widths": [32], "rates": 2, "seeds": 1, "steps": 3, "baseline_steps": 1}
+# The smoke run's own grid: the check then reuses the compiled training, which keeps smoke fast.
+EQUIVALENCE = _workload.Workload(width=32, n_rates=2, n_seeds=1, steps=3, record=False)
+# float32 losses of the same maths agree to rounding; Adam's normalization amplifies rounding a bit.
+EQUIVALENCE_RTOL = 1e-4
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"benchmarks.run: error: {message}\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="seconds-long run on tiny widths")
+    parser.add_argument("--widths", type=_positive_int, nargs="+", help="default: 1024 8192")
+    parser.add_argument("--rates", type=_positive_int, help="learning rates in the grid (8)")
+    parser.add_argument("--seeds", type=_positive_int, help="seeds in the grid (2)")
+    parser.add_argument("--steps", type=_positive_int, help="optimizer steps per run (20)")
+    parser.add_argument(
+        "--baseline-steps", type=_positive_int, help="baseline steps timed after warm-up (3)"
+    )
+    parser.add_argument(
+        "--record", action="store_true", help="record the per-step instrumentation (sweep: off)"
+    )
+    parser.add_argument("--chunk-size", type=_positive_int, help="passed to train_grid")
+    parser.add_argument("--json", metavar="PATH", help="write the JSON record here ('-': stdout)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def device_info() -> dict:
+    """The JAX devices, the CPU model and the usable cores."""
+    cpu_model = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    cpu_model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "jax_backend": jax.default_backend(),
+        "jax_devices": [str(d) for d in jax.devices()],
+        "device_kind": jax.devices()[0].device_kind,
+        "cpu_model": cpu_model,
+        "cores": len(os.sched_getaffinity(0)),
+    }
+
+
+def _versions() -> dict:
+    import jaxlib
+    import optax
+
+    return {
+        "python": platform.python_version(),
+        "jax": jax.__version__,
+        "jaxlib": jaxlib.__version__,
+        "optax": optax.__version__,
+        "numpy": np.__version__,
+    }
+
+
+def check_equivalence(workload: _workload.Workload = EQUIVALENCE) -> dict:
+    """Baseline and project train losses on a small case: the same maths gives the same numbers."""
+    config = _workload.project_config(workload)
+    project = train_grid(config, workload.etas, workload.etas, workload.seeds)
+    baseline = _workload.baseline_losses(config, workload.etas, workload.seeds)
+    project_loss = project.metrics["train_loss"]
+    max_rel_diff = float(np.max(np.abs(project_loss - baseline) / np.abs(project_loss)))
+    return {
+        "width": workload.width,
+        "runs": workload.n_rates * workload.n_seeds,
+        "steps": workload.steps,
+        "max_rel_diff_train_loss": max_rel_diff,
+        "rtol": EQUIVALENCE_RTOL,
+        "same_losses": max_rel_diff <= EQUIVALENCE_RTOL,
+    }
+
+
+def _time_train_grid(workload: _workload.Workload, chunk_size: int | None) -> tuple[float, float]:
+    """Seconds of the first call of ``train_grid`` on the grid (it compiles) and of a warm call."""
+    config = _workload.project_config(workload)
+    seconds = []
+    for _ in range(2):
+        start = time.perf_counter()
+        result = train_grid(
+            config, workload.etas, workload.etas, workload.seeds, chunk_size=chunk_size
+        )
+        seconds.append(time.perf_counter() - start)
+    # A diverged run costs the same (it keeps computing, frozen); worth knowing all the same.
+    return seconds[0], seconds[1], int(result.diverged.sum())
+
+
+def time_project(workload: _workload.Workload, chunk_size: int | None, per_step: bool) -> dict:
+    """The project's run-steps per second on the grid, and (``per_step``) its per-step cost.
+
+    The per-step cost is the slope between the grid at T and at 2T steps, which removes what does
+    not grow with the steps (per-seed setup, compilation-cache lookups, transfers).
+    """
+    first, warm, diverged = _time_train_grid(workload, chunk_size)
+    timing = {
+        "first_call_s": first,
+        "warm_call_s": warm,
+        "seconds_per_run_step": warm / workload.run_steps,
+        "run_steps_per_s": workload.run_steps / warm,
+        "diverged_runs": diverged,
+        "per_step": None,
+    }
+    if per_step:
+        longer = dataclasses.replace(workload, steps=2 * workload.steps)
+        _, warm_longer, _ = _time_train_grid(longer, chunk_size)
+        seconds = (warm_longer - warm) / workload.run_steps
+        timing["per_step"] = {
+            "method": f"slope between warm calls at {workload.steps} and {longer.steps} steps",
+            "warm_call_2T_s": warm_longer,
+            "seconds_per_run_step": seconds,
+            "run_steps_per_s": 1 / seconds if seconds > 0 else float("nan"),
+            "fixed_s": warm - seconds * workload.run_steps,
+        }
+    return timing
+
+
+def time_baseline(workload: _workload.Workload, timed_steps: int) -> dict:
+    """Baseline seconds per run-step from ``timed_steps`` steps of one run, scaled to the grid."""
+    config = _workload.project_config(workload)
+    frozen, lora0, x, y = _workload.baseline_problem(config, int(workload.seeds[0]))
+    seconds = _baseline.seconds_per_step(
+        frozen, lora0, x, y, eta=float(workload.etas[0]), timed_steps=timed_steps, warmup_steps=1
+    )
+    return {
+        "estimated": True,
+        "method": (
+            f"timed {timed_steps} step(s) of 1 run after 1 warm-up step, scaled "
+            f"x{workload.run_steps / timed_steps:g} to the grid's {workload.run_steps} run-steps "
+            "(its setup not counted)"
+        ),
+        "timed_steps": timed_steps,
+        "seconds_per_run_step": seconds,
+        "run_steps_per_s": 1 / seconds,
+        "estimated_total_s": seconds * workload.run_steps,
+    }
+
+
+def _derived(run_steps_per_s: float, floor_bytes: int, copy_GBps: float, baseline: dict) -> dict:
+    effective = floor_bytes * run_steps_per_s / 1e9
+    return {
+        "effective_bandwidth_GBps": effective,
+        "fraction_of_copy_bandwidth": effective / copy_GBps,
+        "speedup_over_baseline": run_steps_per_s / baseline["run_steps_per_s"],
+    }
+
+
+def measure_width(workload, *, baseline_steps, chunk_size, copy_GBps, n_train, per_step) -> dict:
+    """Project, baseline and the derived bandwidth figures at one width."""
+    project = time_project(workload, chunk_size, per_step)
+    baseline = time_baseline(workload, baseline_steps)
+    floor_bytes = FLOOR_PASSES * n_train * workload.width * 4
+    result = {
+        "width": workload.width,
+        "n_rates": workload.n_rates,
+        "n_seeds": workload.n_seeds,
+        "steps": workload.steps,
+        "run_steps": workload.run_steps,
+        "record": workload.record,
+        "project": project,
+        "baseline": baseline,
+        "floor_bytes_per_run_step": floor_bytes,
+        **_derived(project["run_steps_per_s"], floor_bytes, copy_GBps, baseline),
+        "per_step": None,
+    }
+    if project["per_step"] is not None:
+        rate = project["per_step"]["run_steps_per_s"]
+        result["per_step"] = _derived(rate, floor_bytes, copy_GBps, baseline)
+    return result
+
+
+def run(args: argparse.Namespace, argv: list[str]) -> dict:
+    """Every measurement of one benchmark run, as the JSON record."""
+    defaults = SMOKE if args.smoke else FULL
+    widths = args.widths or defaults["widths"]
+    workloads = [
+        _workload.Workload(
+            width=width,
+            n_rates=args.rates or defaults["rates"],
+            n_seeds=args.seeds or defaults["seeds"],
+            steps=args.steps or defaults["steps"],
+            record=args.record,
+        )
+        for width in widths
+    ]
+    n_train = _workload.project_config(workloads[0]).n_train
+    load_before = os.getloadavg()
+    stages = tqdm(total=2 + len(workloads), disable=args.quiet, file=sys.stderr, unit="stage")
+    stages.set_description("copy bandwidth")
+    bandwidth = _bandwidth.copy_bandwidth(
+        n_bytes=2**23 if args.smoke else 2**28, repeats=2 if args.smoke else 5
+    )
+    stages.update()
+    stages.set_description("baseline = project check")
+    equivalence = check_equivalence()
+    stages.update()
+    results = []
+    for workload in workloads:
+        stages.set_description(f"width {workload.width}")
+        results.append(
+            measure_width(
+                workload,
+                baseline_steps=args.baseline_steps or defaults["baseline_steps"],
+                chunk_size=args.chunk_size,
+                copy_GBps=bandwidth["best"],
+                n_train=n_train,
+                per_step=not args.smoke,
+            )
+        )
+        stages.update()
+    stages.close()
+    return {
+        "benchmark": "init-paper figure 2: teacher-student, AdamW, equal rates x seeds",
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "command": shlex.join(["python", "-m", "benchmarks.run", *argv]),
+        "smoke": bool(args.smoke),
+        "device": device_info(),
+        "load_average": {"before": list(load_before), "after": list(os.getloadavg())},
+        "versions": _versions(),
+        "workload": {"n_train": n_train, "rank": workloads[0].rank, "init": workloads[0].init},
+        "copy_bandwidth_GBps": bandwidth,
+        "floor": {
+            "passes_per_run_step": FLOOR_PASSES,
+            "bytes_per_element": 4,
+            "explanation": FLOOR_EXPLANATION,
+        },
+        "equivalence": equivalence,
+        "results": results,
+    }
+
+
+def format_table(record: dict) -> str:
+    """The human-readable summary of a benchmark record."""
+    device = record["device"]
+    bandwidth = record["copy_bandwidth_GBps"]
+    lines = [
+        f"{record['benchmark']}  ({record['date']})",
+        f"device: {device['cpu_model']}, {device['cores']} cores, jax {device['jax_devices']}",
+        f"load average (1, 5, 15 min): before {_load(record['load_average']['before'])}, "
+        f"after {_load(record['load_average']['after'])}",
+        "copy bandwidth (read + write): "
+        + ", ".join(f"{m} {bandwidth[m]:.1f}" for m in _bandwidth.METHODS)
+        + f" GB/s; reference = {bandwidth['best_method']}",
+        f"floor: {record['floor']['passes_per_run_step']} passes over N x n float32 per run-step "
+        f"(N = {record['workload']['n_train']})",
+        f"baseline = project check: max relative difference of the train losses "
+        f"{record['equivalence']['max_rel_diff_train_loss']:.1e} "
+        f"({'same' if record['equivalence']['same_losses'] else 'DIFFERENT'})",
+        "",
+        "| width | runs L x S x T | project run-steps/s | effective GB/s | % of copy BW "
+        "| baseline run-steps/s (est.) | speed-up |",
+        "| ---: | :---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in record["results"]:
+        rows = [("whole call", r["project"]["run_steps_per_s"], r)]
+        if r["per_step"] is not None:
+            rows.append(("per step", r["project"]["per_step"]["run_steps_per_s"], r["per_step"]))
+        for label, rate, derived in rows:
+            lines.append(
+                f"| {r['width']} | {r['n_rates']} x {r['n_seeds']} x {r['steps']} ({label}) "
+                f"| {rate:.1f} | {derived['effective_bandwidth_GBps']:.2f} "
+                f"| {100 * derived['fraction_of_copy_bandwidth']:.1f}% "
+                f"| {r['baseline']['run_steps_per_s']:.3g} "
+                f"| {derived['speedup_over_baseline']:.1f}x |"
+            )
+    lines += [
+        "",
+        "whole call: one warm train_grid call over the grid (per-seed setup included, compilation "
+        "not); per step: slope between T and 2T steps.",
+        f"baseline: ESTIMATED, {record['results'][0]['baseline']['method']}.",
+    ]
+    return "\n".join(lines)
+
+
+def _load(values) -> str:
+    return " ".join(f"{v:.2f}" for v in values)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser().parse_args(argv)
+    try:
+        record = run(args, argv)
+    except UsageError as error:
+        print(f"benchmarks.run: error: {error}", file=sys.stderr)
+        return 2
+    text = json.dumps(record, indent=2)
+    if args.json == "-":
+        print(text)
+    else:
+        print(format_table(record))
+        if args.json:
+            with open(args.json, "w") as file:
+                file.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

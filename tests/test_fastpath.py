@@ -1,0 +1,146 @@
+"""The fused training hot path computes the same numbers as the readable reference layer.
+
+`toymodels._fastpath.lora_layer` (custom VJP, hand-fused backward) against
+`toymodels._models.lora_layer` (plain autodiff): values, every gradient, under jit and vmap, and
+whole training runs through `train_grid`. Equal up to float32 rounding (sums run in another order).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from toymodels import TrainConfig, _fastpath, _models, train, train_grid
+
+N, WIDTH, RANK = 24, 40, 4
+
+
+def _features(hidden: bool, key=0):
+    k = jax.random.split(jax.random.PRNGKey(key), 3)
+    return _models.LayerFeatures(
+        z=jax.nn.relu(jax.random.normal(k[0], (N, WIDTH))),
+        H=jax.random.normal(k[1], (N, WIDTH)) if hidden else None,
+        W_out=jax.random.normal(k[2], (WIDTH,)) / np.sqrt(WIDTH),
+    )
+
+
+def _lora(key=1, batch=()):
+    k_A, k_B = jax.random.split(jax.random.PRNGKey(key))
+    return (
+        jax.random.normal(k_A, (*batch, RANK, WIDTH)) / np.sqrt(WIDTH),
+        jax.random.normal(k_B, (*batch, WIDTH, RANK)),
+    )
+
+
+def _loss(layer, Z_A_weight=0.1):
+    """The training loss, plus (``Z_A_weight``) a term in Z_A to exercise that cotangent too."""
+    y = jnp.linspace(-1.0, 1.0, N)
+
+    def loss(z, H, W_out, A, B):
+        f, Z_A = layer(_models.LayerFeatures(z, H, W_out), A, B)
+        return jnp.mean(jnp.square(f - y)) + Z_A_weight * jnp.mean(jnp.square(Z_A))
+
+    return loss
+
+
+MODELS = pytest.mark.parametrize("hidden", [True, False], ids=["teacher-student", "lora-mlp"])
+JIT = pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+# One block of all N rows, and 6 blocks of 4 rows (the scan over row blocks).
+ROWS = pytest.mark.parametrize("rows", [N, 4], ids=["one block", "row blocks"])
+
+
+def _fast(rows):
+    return partial(_fastpath.lora_layer, rows=rows)
+
+
+@MODELS
+@JIT
+@ROWS
+def test_values_equal_the_reference(hidden, jit, rows):
+    features, (A, B) = _features(hidden), _lora()
+    fast = jax.jit(_fast(rows)) if jit else _fast(rows)
+    for got, want in zip(fast(features, A, B), _models.lora_layer(features, A, B), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+@MODELS
+@JIT
+@ROWS
+def test_every_gradient_equals_autodiff_of_the_reference(hidden, jit, rows):
+    features, (A, B) = _features(hidden), _lora()
+    argnums = (0, 1, 2, 3, 4) if hidden else (0, 2, 3, 4)  # H is None in the LoRA+ MLP
+    args = (features.z, features.H, features.W_out, A, B)
+    fast = jax.grad(_loss(_fast(rows)), argnums=argnums)
+    reference = jax.grad(_loss(_models.lora_layer), argnums=argnums)
+    if jit:
+        fast = jax.jit(fast)
+    for got, want in zip(fast(*args), reference(*args), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+@ROWS
+@pytest.mark.parametrize(
+    "init", ["A", "B"], ids=["Init[A]: B0 = 0, so dA = 0", "Init[B]: A0 = 0, so dB = 0"]
+)
+def test_a_zero_factor_gives_an_exactly_zero_gradient(init, rows):
+    """Adam turns any nonzero gradient into a Θ(1) step, so rounding noise here would move A
+    (Init[A]) or B (Init[B]) at step 1 where the theory says it stays put."""
+    features, (A, B) = _features(True), _lora()
+    A, B = (A, jnp.zeros_like(B)) if init == "A" else (jnp.zeros_like(A), B)
+    d_A, d_B = jax.grad(_loss(_fast(rows), Z_A_weight=0.0), argnums=(3, 4))(
+        features.z, features.H, features.W_out, A, B
+    )
+    frozen = d_A if init == "A" else d_B
+    assert not np.any(np.asarray(frozen)), "the gradient of the frozen factor must be exactly 0"
+
+
+def test_vmapped_over_runs_equals_one_run_at_a_time():
+    features, (A, B) = _features(True), _lora(batch=(3,))
+    grad = jax.jit(jax.grad(_loss(_fast(4)), argnums=(3, 4)))
+    args = (features.z, features.H, features.W_out)
+    batched = jax.jit(jax.vmap(grad, in_axes=(None, None, None, 0, 0)))(*args, A, B)
+    for i in range(3):
+        for got, want in zip(batched, grad(*args, A[i], B[i]), strict=True):
+            np.testing.assert_allclose(got[i], want, rtol=1e-5, atol=1e-7)
+
+
+def test_rows_that_do_not_divide_the_data_are_refused():
+    features, (A, B) = _features(True), _lora()
+    with pytest.raises(ValueError, match="does not divide"):
+        _fastpath.lora_layer(features, A, B, rows=5)
+
+
+@pytest.mark.parametrize(("n_rows", "width"), [(1000, 8192), (1000, 1024), (997, 4096), (24, 40)])
+def test_default_block_divides_the_rows_and_fits_the_budget(n_rows, width):
+    rows = _fastpath.rows_per_block(n_rows, width)
+    assert n_rows % rows == 0
+    assert rows == 1 or rows * width <= _fastpath.BLOCK_FLOATS
+
+
+@pytest.mark.parametrize(
+    ("model", "init", "width"),
+    [("teacher-student", "A", 512), ("lora-mlp", "AB", WIDTH)],
+    ids=["teacher-student Init[A] (2 row blocks)", "lora-mlp AB (1 block)"],
+)
+def test_training_equals_the_unoptimised_path(model, init, width, monkeypatch):
+    """Whole runs through train_grid, every recorded metric at every step."""
+    assert _fastpath.rows_per_block(1000, 512) == 500
+    config = TrainConfig(
+        model=model, width=width, init=init, optimizer="adamw", steps=8, record=True
+    )
+    etas, seeds = np.array([3e-3, 3e-2]), np.array([0, 1])
+    fast = train_grid(config, etas, etas, seeds)
+    # The compiled training is cached by shapes and configuration, not by the layer it traced.
+    jax.clear_caches()
+    monkeypatch.setattr(train._fastpath, "lora_layer", _models.lora_layer)
+    reference = train_grid(config, etas, etas, seeds)
+    jax.clear_caches()
+    np.testing.assert_array_equal(fast.diverged_step, reference.diverged_step)
+    for name in config.metric_names:
+        np.testing.assert_allclose(
+            fast.metrics[name], reference.metrics[name], rtol=1e-4, atol=1e-7, err_msg=name
+        )
