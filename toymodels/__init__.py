@@ -1,5 +1,7 @@
 """JAX toy models that check the LoRA width-scaling theory empirically."""
 
+from toymodels._coordcheck import coordcheck
+from toymodels._coordcheck_report import CoordCheckReport, GammaCheck
 from toymodels._data import Dataset, linear_data, sine_data, teacher_student_data
 from toymodels._models import (
     LayerFeatures,
@@ -19,7 +21,9 @@ from toymodels.train import TrainConfig, TrainResult, train_grid
 __version__ = "0.1.0"
 
 __all__ = [
+    "CoordCheckReport",
     "Dataset",
+    "GammaCheck",
     "LayerFeatures",
     "LinearParams",
     "Lora",
@@ -27,6 +31,7 @@ __all__ = [
     "SweepConfig",
     "TrainConfig",
     "TrainResult",
+    "coordcheck",
     "linear",
     "linear_data",
     "load_results",

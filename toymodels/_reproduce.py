@@ -141,7 +141,9 @@ GAMMA_SETTINGS = (
     ("teacher-student", "A", "-1", "0"),
     ("teacher-student", "B", "-1", "0"),
     ("linear", "A", "-1/2", "-1/2"),
+    ("linear", "B", "-1/2", "-1/2"),
     ("linear", "A", "-1", "0"),
+    ("linear", "B", "-1", "0"),
 )
 #: Quick mode measures two widths only: a smoke run of the check, not a measurement to quote.
 QUICK_GAMMA_WIDTHS = (128, 1024)
