@@ -13,7 +13,7 @@ The reference for "fraction of copy bandwidth" is the best of the three: the mos
 seen to move, which makes the fraction a conservative figure.
 
 >>> result = copy_bandwidth(n_bytes=2**22, repeats=2)
->>> sorted(result) == sorted(METHODS) + ["best", "best_method", "n_bytes"]
+>>> sorted(result) == sorted([*METHODS, "best", "best_method", "n_bytes"])
 True
 >>> result["best"] >= max(result[m] for m in METHODS) > 0
 True

@@ -38,7 +38,7 @@ import numpy as np
 from tqdm import tqdm
 
 from benchmarks import _bandwidth, _baseline, _workload
-from toymodels import train_grid
+from toymodels import train, train_grid
 from toymodels.errors import UsageError
 
 FLOOR_PASSES = 3
@@ -53,7 +53,9 @@ FLOOR_EXPLANATION = (
 FULL = {"widths": [2**10, 2**13], "rates": 8, "seeds": 2, "steps": 150, "baseline_steps": 3}
 SMOKE = {"widths": [32], "rates": 2, "seeds": 1, "steps": 3, "baseline_steps": 1}
 # The smoke run's own grid: the check then reuses the compiled training, which keeps smoke fast.
-EQUIVALENCE = _workload.Workload(width=32, n_rates=2, n_seeds=1, steps=3, record=False)
+EQUIVALENCE = _workload.Workload(
+    width=32, n_rates=2, n_seeds=1, steps=3, inits=("A",), record=False
+)
 # float32 losses of the same maths agree to rounding; Adam's normalization amplifies rounding a bit.
 EQUIVALENCE_RTOL = 1e-4
 
@@ -143,24 +145,33 @@ def check_equivalence(workload: _workload.Workload = EQUIVALENCE) -> dict:
 
 
 def _time_train_grid(workload: _workload.Workload, chunk_size: int | None) -> tuple[float, float]:
-    """Seconds of the first call of ``train_grid`` on the grid (it compiles) and of a warm call."""
-    config = _workload.project_config(workload)
+    """Seconds of a first pass over the workload's cells (it compiles) and of a warm pass.
+
+    Each pass starts without cached frozen features, as a sweep does at a new width: the per-seed
+    setup (W_h, H) is paid once per pass and shared by the inits, as in ``lora-sweep figure2``.
+    """
     seconds = []
     for _ in range(2):
+        train._frozen_features.cache_clear()
+        diverged = 0
         start = time.perf_counter()
-        result = train_grid(
-            config, workload.etas, workload.etas, workload.seeds, chunk_size=chunk_size
-        )
+        for init in workload.inits:
+            config = _workload.project_config(workload, init)
+            result = train_grid(
+                config, workload.etas, workload.etas, workload.seeds, chunk_size=chunk_size
+            )
+            diverged += int(result.diverged.sum())
         seconds.append(time.perf_counter() - start)
+    train._frozen_features.cache_clear()
     # A diverged run costs the same (it keeps computing, frozen); worth knowing all the same.
-    return seconds[0], seconds[1], int(result.diverged.sum())
+    return seconds[0], seconds[1], diverged
 
 
 def time_project(workload: _workload.Workload, chunk_size: int | None, per_step: bool) -> dict:
-    """The project's run-steps per second on the grid, and (``per_step``) its per-step cost.
+    """The project's run-steps per second on the workload, and (``per_step``) its per-step cost.
 
-    The per-step cost is the slope between the grid at T and at 2T steps, which removes what does
-    not grow with the steps (per-seed setup, compilation-cache lookups, transfers).
+    The per-step cost is the slope between the workload at T and at 2T steps, which removes what
+    does not grow with the steps (per-seed setup, compilation-cache lookups, transfers).
     """
     first, warm, diverged = _time_train_grid(workload, chunk_size)
     timing = {
@@ -222,6 +233,7 @@ def measure_width(workload, *, baseline_steps, chunk_size, copy_GBps, n_train, p
     floor_bytes = FLOOR_PASSES * n_train * workload.width * 4
     result = {
         "width": workload.width,
+        "inits": list(workload.inits),
         "n_rates": workload.n_rates,
         "n_seeds": workload.n_seeds,
         "steps": workload.steps,
@@ -287,7 +299,11 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict:
         "device": device_info(),
         "load_average": {"before": list(load_before), "after": list(os.getloadavg())},
         "versions": _versions(),
-        "workload": {"n_train": n_train, "rank": workloads[0].rank, "init": workloads[0].init},
+        "workload": {
+            "n_train": n_train,
+            "rank": workloads[0].rank,
+            "inits": list(workloads[0].inits),
+        },
         "copy_bandwidth_GBps": bandwidth,
         "floor": {
             "passes_per_run_step": FLOOR_PASSES,
@@ -317,7 +333,7 @@ def format_table(record: dict) -> str:
         f"{record['equivalence']['max_rel_diff_train_loss']:.1e} "
         f"({'same' if record['equivalence']['same_losses'] else 'DIFFERENT'})",
         "",
-        "| width | runs L x S x T | project run-steps/s | effective GB/s | % of copy BW "
+        "| width | runs inits x L x S x T | project run-steps/s | effective GB/s | % of copy BW "
         "| baseline run-steps/s (est.) | speed-up |",
         "| ---: | :---: | ---: | ---: | ---: | ---: | ---: |",
     ]
@@ -327,7 +343,8 @@ def format_table(record: dict) -> str:
             rows.append(("per step", r["project"]["per_step"]["run_steps_per_s"], r["per_step"]))
         for label, rate, derived in rows:
             lines.append(
-                f"| {r['width']} | {r['n_rates']} x {r['n_seeds']} x {r['steps']} ({label}) "
+                f"| {r['width']} | {len(r['inits'])} x {r['n_rates']} x {r['n_seeds']} "
+                f"x {r['steps']} ({label}) "
                 f"| {rate:.1f} | {derived['effective_bandwidth_GBps']:.2f} "
                 f"| {100 * derived['fraction_of_copy_bandwidth']:.1f}% "
                 f"| {r['baseline']['run_steps_per_s']:.3g} "
@@ -335,7 +352,8 @@ def format_table(record: dict) -> str:
             )
     lines += [
         "",
-        "whole call: one warm train_grid call over the grid (per-seed setup included, compilation "
+        "whole call: warm train_grid calls over the width's cells, one per init, as the sweep "
+        "makes them (per-seed setup included, once per seed: the inits share it; compilation "
         "not); per step: slope between T and 2T steps.",
         f"baseline: ESTIMATED, {record['results'][0]['baseline']['method']}.",
     ]

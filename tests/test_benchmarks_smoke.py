@@ -29,7 +29,8 @@ def test_smoke_record_has_every_documented_field(smoke_record):
     assert set(smoke_record["copy_bandwidth_GBps"]) >= {"numpy_1thread", "numpy_threads", "jax_jit"}
     assert smoke_record["floor"]["passes_per_run_step"] == run.FLOOR_PASSES
     (result,) = smoke_record["results"]
-    assert result["run_steps"] == result["n_rates"] * result["n_seeds"] * result["steps"]
+    runs = len(result["inits"]) * result["n_rates"] * result["n_seeds"]
+    assert result["run_steps"] == runs * result["steps"]
     assert result["baseline"]["estimated"] is True
     for value in (
         result["project"]["run_steps_per_s"],
@@ -66,7 +67,7 @@ def test_table_names_device_and_every_width(smoke_record):
 @pytest.mark.parametrize("init", ["A", "B"], ids=["Init[A]", "Init[B]"])
 def test_baseline_does_the_same_work_as_the_project(init):
     """Same init, same AdamW, same loss: per-step losses agree to float32 rounding."""
-    workload = Workload(width=16, n_rates=2, n_seeds=2, steps=4, init=init, record=False)
+    workload = Workload(width=16, n_rates=2, n_seeds=2, steps=4, inits=(init,), record=False)
     config = project_config(workload)
     project = train_grid(config, workload.etas, workload.etas, workload.seeds)
     baseline = baseline_losses(config, workload.etas, workload.seeds)

@@ -1,8 +1,9 @@
 """The fused training hot path computes the same numbers as the readable reference layer.
 
-`toymodels._fastpath.lora_layer` (custom VJP, hand-fused backward) against
-`toymodels._models.lora_layer` (plain autodiff): values, every gradient, under jit and vmap, and
-whole training runs through `train_grid`. Equal up to float32 rounding (sums run in another order).
+`toymodels._fastpath.lora_layer` (custom VJP, hand-fused backward; on CPU, the numba kernels of
+`toymodels._cpukernel`) against `toymodels._models.lora_layer` (plain autodiff): values, every
+gradient, under jit and vmap, and whole training runs through `train_grid`. Equal up to float32
+rounding (sums run in another order).
 """
 
 from __future__ import annotations
@@ -49,32 +50,36 @@ def _loss(layer, Z_A_weight=0.1):
 
 MODELS = pytest.mark.parametrize("hidden", [True, False], ids=["teacher-student", "lora-mlp"])
 JIT = pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
-# One block of all N rows, and 6 blocks of 4 rows (the scan over row blocks).
-ROWS = pytest.mark.parametrize("rows", [N, 4], ids=["one block", "row blocks"])
+# The XLA path with one block of all N rows and with 6 blocks of 4 rows (the scan over row blocks),
+# and the CPU kernel (which the teacher-student model gets by default on CPU; the lora-mlp model,
+# without H, falls back to the XLA path).
+PATHS = {"XLA, one block": (N, False), "XLA, row blocks": (4, False), "CPU kernel": (N, None)}
+PATH = pytest.mark.parametrize("path", list(PATHS))
 
 
-def _fast(rows):
-    return partial(_fastpath.lora_layer, rows=rows)
+def _fast(path):
+    rows, host_kernel = PATHS[path]
+    return partial(_fastpath.lora_layer, rows=rows, host_kernel=host_kernel)
 
 
 @MODELS
 @JIT
-@ROWS
-def test_values_equal_the_reference(hidden, jit, rows):
+@PATH
+def test_values_equal_the_reference(hidden, jit, path):
     features, (A, B) = _features(hidden), _lora()
-    fast = jax.jit(_fast(rows)) if jit else _fast(rows)
+    fast = jax.jit(_fast(path)) if jit else _fast(path)
     for got, want in zip(fast(features, A, B), _models.lora_layer(features, A, B), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
 @MODELS
 @JIT
-@ROWS
-def test_every_gradient_equals_autodiff_of_the_reference(hidden, jit, rows):
+@PATH
+def test_every_gradient_equals_autodiff_of_the_reference(hidden, jit, path):
     features, (A, B) = _features(hidden), _lora()
     argnums = (0, 1, 2, 3, 4) if hidden else (0, 2, 3, 4)  # H is None in the LoRA+ MLP
     args = (features.z, features.H, features.W_out, A, B)
-    fast = jax.grad(_loss(_fast(rows)), argnums=argnums)
+    fast = jax.grad(_loss(_fast(path)), argnums=argnums)
     reference = jax.grad(_loss(_models.lora_layer), argnums=argnums)
     if jit:
         fast = jax.jit(fast)
@@ -82,30 +87,93 @@ def test_every_gradient_equals_autodiff_of_the_reference(hidden, jit, rows):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
 
 
-@ROWS
+@PATH
 @pytest.mark.parametrize(
     "init", ["A", "B"], ids=["Init[A]: B0 = 0, so dA = 0", "Init[B]: A0 = 0, so dB = 0"]
 )
-def test_a_zero_factor_gives_an_exactly_zero_gradient(init, rows):
+def test_a_zero_factor_gives_an_exactly_zero_gradient(init, path):
     """Adam turns any nonzero gradient into a Θ(1) step, so rounding noise here would move A
     (Init[A]) or B (Init[B]) at step 1 where the theory says it stays put."""
     features, (A, B) = _features(True), _lora()
     A, B = (A, jnp.zeros_like(B)) if init == "A" else (jnp.zeros_like(A), B)
-    d_A, d_B = jax.grad(_loss(_fast(rows), Z_A_weight=0.0), argnums=(3, 4))(
+    d_A, d_B = jax.grad(_loss(_fast(path), Z_A_weight=0.0), argnums=(3, 4))(
         features.z, features.H, features.W_out, A, B
     )
     frozen = d_A if init == "A" else d_B
     assert not np.any(np.asarray(frozen)), "the gradient of the frozen factor must be exactly 0"
 
 
-def test_vmapped_over_runs_equals_one_run_at_a_time():
+@PATH
+def test_vmapped_over_runs_equals_one_run_at_a_time(path):
     features, (A, B) = _features(True), _lora(batch=(3,))
-    grad = jax.jit(jax.grad(_loss(_fast(4)), argnums=(3, 4)))
+    grad = jax.jit(jax.grad(_loss(_fast(path)), argnums=(3, 4)))
     args = (features.z, features.H, features.W_out)
     batched = jax.jit(jax.vmap(grad, in_axes=(None, None, None, 0, 0)))(*args, A, B)
     for i in range(3):
         for got, want in zip(batched, grad(*args, A[i], B[i]), strict=True):
             np.testing.assert_allclose(got[i], want, rtol=1e-5, atol=1e-7)
+
+
+def test_the_cpu_kernel_is_what_the_teacher_student_model_runs_on_cpu():
+    features, (A, B) = _features(True), _lora()
+    default = str(
+        jax.make_jaxpr(jax.grad(_loss(_fastpath.lora_layer), argnums=(3, 4)))(
+            features.z, features.H, features.W_out, A, B
+        )
+    )
+    xla_only = str(jax.make_jaxpr(_fast("XLA, one block"))(features, A, B))
+    assert "buffer_callback" in default
+    assert "buffer_callback" not in xla_only
+
+
+def test_the_cpu_kernel_with_seeds_and_rates_vmapped_equals_each_run_alone():
+    """The sweep's layout: features batched over seeds (outer vmap), A and B over seeds × rates;
+    each seed's runs share its H inside the kernel."""
+    seeds = [_features(True, key=k) for k in (0, 7)]
+    features = jax.tree_util.tree_map(lambda *x: jnp.stack(x), *seeds)
+    A, B = _lora(batch=(2, 3))
+    grad = jax.grad(_loss(_fast("CPU kernel")), argnums=(3, 4))
+    over_rates = jax.vmap(grad, in_axes=(None, None, None, 0, 0))
+    batched = jax.jit(jax.vmap(over_rates))(features.z, features.H, features.W_out, A, B)
+    reference = jax.grad(_loss(_models.lora_layer), argnums=(3, 4))
+    for s, one_seed in enumerate(seeds):
+        for r in range(3):
+            want = reference(one_seed.z, one_seed.H, one_seed.W_out, A[s, r], B[s, r])
+            for got, expected in zip(batched, want, strict=True):
+                np.testing.assert_allclose(got[s, r], expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("rank", [1, 3], ids=["rank 1", "rank 3"])
+def test_the_cpu_kernel_pads_a_smaller_rank_without_changing_values(rank):
+    features, (A, B) = _features(True), _lora()
+    A, B = A[:rank], B[:, :rank]
+    args = (features.z, features.H, features.W_out, A, B)
+    fast = jax.grad(_loss(_fast("CPU kernel")), argnums=(3, 4))(*args)
+    reference = jax.grad(_loss(_models.lora_layer), argnums=(3, 4))(*args)
+    for got, want in zip(fast, reference, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+def test_a_larger_rank_or_no_H_falls_back_to_xla_and_forcing_the_kernel_is_refused():
+    features, _ = _features(True), _lora()
+    A, B = jnp.ones((5, WIDTH)), jnp.ones((WIDTH, 5))
+    assert "buffer_callback" not in str(jax.make_jaxpr(_fastpath.lora_layer)(features, A, B))
+    with pytest.raises(ValueError, match="needs H"):
+        _fastpath.lora_layer(features, A, B, host_kernel=True)
+    with pytest.raises(ValueError, match="needs H"):
+        _fastpath.lora_layer(_features(False), *_lora(), host_kernel=True)
+
+
+def test_nan_and_inf_propagate_through_the_cpu_kernel_as_through_relu():
+    """A diverging run must show NaN or inf in its loss, as with the reference layer."""
+    features, (A, B) = _features(True), _lora()
+    H = features.H.at[3, 5].set(jnp.nan).at[7, 2].set(jnp.inf)
+    features = features._replace(H=H)
+    got = np.asarray(_fast("CPU kernel")(features, A, B)[0])
+    want = np.asarray(_models.lora_layer(features, A, B)[0])
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+    assert np.isnan(got[3]) and not np.isfinite(got[7])
 
 
 def test_rows_that_do_not_divide_the_data_are_refused():

@@ -11,14 +11,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from toymodels import TrainConfig, _data, _models, train_grid
+from toymodels import TrainConfig, _data, _models, train, train_grid
 from toymodels.errors import UsageError
 from toymodels.train import (
     LAYER_METRICS,
     LINEAR_METRICS,
     _chunks,
+    _frozen_setup,
     _layer_run,
-    _layer_setup,
+    _lora_setup,
     _StepConfig,
     _train_layer_chunk,
 )
@@ -83,7 +84,10 @@ def test_jitted_and_unjitted_training_agree(grid):
         pytest.skip("op by op is slow: one model is enough, the loop is shared")
     data = _data.teacher_student_data(0, n_train=20, n_test=5)
     seed = jnp.array([SEEDS[1]])
-    setup = _layer_setup(config.model, 16, 2, config.init, seed, data.x_train, data.x_test)
+    setup = (
+        *_frozen_setup(config.model, 16, seed, data.x_train, data.x_test),
+        _lora_setup(config.model, 16, 2, config.init, seed),
+    )
     features, test, lora0 = jax.tree_util.tree_map(lambda a: a[0], setup)
     with jax.disable_jit():
         eager, eager_step = _layer_run(
@@ -255,3 +259,19 @@ def test_init_A_and_init_B_start_from_the_same_pretrained_model():
     np.testing.assert_array_equal(init_A["train_loss"][..., 0], init_B["train_loss"][..., 0])
     np.testing.assert_array_equal(init_A["Z_B"][..., 0], 0.0)
     np.testing.assert_array_equal(init_B["Z_A"][..., 0], 0.0)
+
+
+def test_init_A_and_init_B_cells_share_the_frozen_features_and_numbers_do_not_change():
+    """The second init at a width reuses the seed's frozen features (W_h is drawn once), and
+    training from the cached features gives the same numbers as from freshly built ones."""
+    config_A = CONFIGS["teacher-student"]
+    config_B = dataclasses.replace(config_A, init="B")
+    train._frozen_features.cache_clear()
+    train_grid(config_A, ETA_A, ETA_B, SEEDS)
+    cached_B = train_grid(config_B, ETA_A, ETA_B, SEEDS)
+    info = train._frozen_features.cache_info()
+    assert (info.misses, info.hits) == (1, 1)
+    train._frozen_features.cache_clear()
+    fresh_B = train_grid(config_B, ETA_A, ETA_B, SEEDS)
+    for name, values in fresh_B.metrics.items():
+        np.testing.assert_array_equal(cached_B.metrics[name], values, err_msg=name)

@@ -12,6 +12,11 @@ arrays, one set per run (``docs/performance.md`` has the measurements behind eac
   slower).
 - Rows are processed in blocks of at most :data:`BLOCK_FLOATS` floats per run (a ``lax.scan``), so
   every ``[rows, n]`` intermediate of a block stays in cache instead of travelling to memory.
+- On CPU, the forward and backward passes of the teacher-student model (``H`` given, rank ≤ 4) go to
+  :mod:`toymodels._cpukernel` instead: one fused numba loop nest per pass for all the runs of a
+  ``vmap`` at once, which XLA:CPU cannot generate (it keeps the elementwise work and the products
+  in separate loops). ``jax.lax.platform_dependent`` picks it when compiling for CPU; other
+  platforms, and the lora-mlp model, use the XLA path above.
 
 The results equal the reference up to float32 rounding (the sums run in another order):
 
@@ -35,7 +40,14 @@ from functools import partial
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+try:  # Experimental in JAX; without it every platform takes the XLA path.
+    from jax.experimental.buffer_callback import buffer_callback
+except ImportError:  # pragma: no cover (older JAX)
+    buffer_callback = None
+
+from toymodels import _cpukernel
 from toymodels._models import LayerFeatures, phi
 
 BLOCK_FLOATS = 2**18
@@ -107,22 +119,104 @@ def _backward(rows, H, Z_A, B, W_out, d_f):
     return d_Z_A.reshape(Z_A.shape), d_B
 
 
-@partial(jax.custom_vjp, nondiff_argnums=(0,))
-def _layer(rows, z, H, W_out, A, B):
+# --- The CPU kernel, through a host callback ------------------------------------------------------
+
+
+def _runs(H, W_out, *per_run):
+    """Host side of a (possibly vmapped) call: leading batch dims → groups of runs sharing ``H``.
+
+    Under ``vmap_method="expand_dims"`` every argument has the same number of leading batch dims
+    (size 1 where it is not batched). Returns the batch shape, ``H`` and ``W_out`` as
+    ``[G, N, n]`` / ``[G, n]`` (views: H is not copied), the group of each run, and each per-run
+    argument as ``[R, ...]`` float32.
+    """
+    H, W_out, *per_run = (np.asarray(x) for x in (H, W_out, *per_run))  # zero-copy views
+    batch = np.broadcast_shapes(H.shape[:-2], W_out.shape[:-1], *(x.shape[:-2] for x in per_run))
+    groups = H.shape[:-2]
+    W_groups = np.broadcast_to(W_out, (*groups, W_out.shape[-1])).reshape(-1, W_out.shape[-1])
+    group = np.broadcast_to(np.arange(int(np.prod(groups))).reshape(groups), batch).ravel()
+    runs = [
+        np.ascontiguousarray(np.broadcast_to(x, (*batch, *x.shape[-2:]))).reshape(-1, *x.shape[-2:])
+        for x in per_run
+    ]
+    return batch, H.reshape(-1, *H.shape[-2:]), np.ascontiguousarray(W_groups), group, runs
+
+
+def _padded_rank(Z_A, B_t):
+    """Rank padded to the kernel's with zeros (``Z_A [R, N, r]``, ``B_t [R, r, n]``)."""
+    pad = _cpukernel.RANK - Z_A.shape[-1]
+    return np.pad(Z_A, ((0, 0), (0, 0), (0, pad))), np.pad(B_t, ((0, 0), (0, pad), (0, 0)))
+
+
+def _host_output(ctx, out, H, W_out, Z_A, B_t):
+    del ctx
+    batch, H, W_out, group, (Z_A, B_t) = _runs(H, W_out, Z_A, B_t)
+    f = _cpukernel.forward(H, W_out, group, *_padded_rank(Z_A, B_t))
+    np.asarray(out)[...] = f.reshape(*batch, f.shape[-1])
+
+
+def _host_backward(ctx, out, H, W_out, Z_A, B_t, d_f):
+    del ctx
+    rank = B_t.shape[-2]
+    batch, H, W_out, group, (Z_A, B_t, d_f) = _runs(H, W_out, Z_A, B_t, np.asarray(d_f)[..., None])
+    d_Z_A, d_B_t = _cpukernel.backward(H, W_out, group, *_padded_rank(Z_A, B_t), d_f[..., 0])
+    np.asarray(out[0])[...] = d_Z_A[..., :rank].reshape(*batch, d_Z_A.shape[1], rank)
+    np.asarray(out[1])[...] = d_B_t[:, :rank].reshape(*batch, rank, d_B_t.shape[-1])
+
+
+# Buffer callbacks hand the kernels XLA's own buffers; jax.pure_callback would copy every input
+# (64 MB of H per call at n = 2^13, more than the kernel's own time).
+def _output_on_cpu(H, Z_A, B, W_out):
+    shape = jax.ShapeDtypeStruct(Z_A.shape[:1], jnp.float32)
+    call = buffer_callback(_host_output, shape, vmap_method="expand_dims")
+    return call(H, W_out, Z_A, B.T)
+
+
+def _backward_on_cpu(H, Z_A, B, W_out, d_f):
+    shapes = (
+        jax.ShapeDtypeStruct(Z_A.shape, jnp.float32),
+        jax.ShapeDtypeStruct(B.T.shape, jnp.float32),
+    )
+    call = buffer_callback(_host_backward, shapes, vmap_method="expand_dims")
+    d_Z_A, d_B_t = call(H, W_out, Z_A, B.T, d_f)
+    return d_Z_A, d_B_t.T
+
+
+def _host_kernel_applies(H, B) -> bool:
+    return buffer_callback is not None and H is not None and B.shape[1] <= _cpukernel.RANK
+
+
+def _dispatch(use_host, on_cpu, elsewhere, *args):
+    if not use_host:
+        return elsewhere(*args)
+    return jax.lax.platform_dependent(*args, cpu=on_cpu, default=elsewhere)
+
+
+# --- The layer ------------------------------------------------------------------------------------
+
+
+def _forward(rows, use_host, H, Z_A, B, W_out):
+    return _dispatch(use_host, _output_on_cpu, partial(_output, rows), H, Z_A, B, W_out)
+
+
+@partial(jax.custom_vjp, nondiff_argnums=(0, 1))
+def _layer(rows, use_host, z, H, W_out, A, B):
     Z_A = z @ A.T
-    return _output(rows, H, Z_A, B, W_out), Z_A
+    return _forward(rows, use_host, H, Z_A, B, W_out), Z_A
 
 
-def _layer_fwd(rows, z, H, W_out, A, B):
+def _layer_fwd(rows, use_host, z, H, W_out, A, B):
     Z_A = z @ A.T
     # Residuals are inputs and the small Z_A only: no [N, n] array is kept per run.
-    return (_output(rows, H, Z_A, B, W_out), Z_A), (z, H, W_out, A, B, Z_A)
+    return (_forward(rows, use_host, H, Z_A, B, W_out), Z_A), (z, H, W_out, A, B, Z_A)
 
 
-def _layer_bwd(rows, residuals, cotangents):
+def _layer_bwd(rows, use_host, residuals, cotangents):
     z, H, W_out, A, B, Z_A = residuals
     d_f, d_Z_A_out = cotangents  # [N], [N, r]
-    d_Z_A, d_B = _backward(rows, H, Z_A, B, W_out, d_f)
+    d_Z_A, d_B = _dispatch(
+        use_host, _backward_on_cpu, partial(_backward, rows), H, Z_A, B, W_out, d_f
+    )
     d_Z_A = d_Z_A + d_Z_A_out
     # The cotangents of the frozen inputs are exact as well (XLA drops them when unused).
     d_H = None if H is None else _d_pre(H, Z_A, B, W_out, d_f)
@@ -134,16 +228,27 @@ _layer.defvjp(_layer_fwd, _layer_bwd)
 
 
 def lora_layer(
-    features: LayerFeatures, A: jax.Array, B: jax.Array, *, rows: int | None = None
+    features: LayerFeatures,
+    A: jax.Array,
+    B: jax.Array,
+    *,
+    rows: int | None = None,
+    host_kernel: bool | None = None,
 ) -> tuple[jax.Array, jax.Array]:
     """``f = φ(H + Z_A Bᵀ) W_out`` and ``Z_A = z Aᵀ``: ``(f [N], Z_A [N, r])``, as
-    :func:`toymodels._models.lora_layer`, with the fused, row-blocked backward described above.
+    :func:`toymodels._models.lora_layer`, with the fused backward described above.
 
-    ``rows``: rows per block, a divisor of N (default :func:`rows_per_block`); the results do not
-    depend on it beyond float32 rounding.
+    ``rows``: rows per block of the XLA path, a divisor of N (default :func:`rows_per_block`);
+    the results do not depend on it beyond float32 rounding. ``host_kernel``: use the CPU kernel
+    when compiling for CPU (``None``: whenever it applies, i.e. ``H`` is given and r ≤ 4;
+    ``False``: never, the XLA path on every platform).
     """
     n_rows = features.z.shape[0]
     rows = rows_per_block(n_rows, B.shape[0]) if rows is None else rows
     if n_rows % rows:
         raise ValueError(f"rows={rows} does not divide the {n_rows} data points")
-    return _layer(rows, features.z, features.H, features.W_out, A, B)
+    applies = _host_kernel_applies(features.H, B)
+    if host_kernel and not applies:
+        raise ValueError("the CPU kernel needs H (the teacher-student model) and rank <= 4")
+    use_host = applies if host_kernel is None else host_kernel
+    return _layer(rows, use_host, features.z, features.H, features.W_out, A, B)

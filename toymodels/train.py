@@ -294,26 +294,51 @@ def _train_linear_chunk(cfg, x, y, params0, eta_A, eta_B):
     return jax.vmap(over_rates, in_axes=(None, None, 0, None, None))(x, y, params0, eta_A, eta_B)
 
 
-@partial(jax.jit, static_argnames=("model", "width", "rank", "init"))
-def _layer_setup(model, width, rank, init, seeds, x_train, x_test):
-    """Per seed: frozen weights → precomputed features (W_h is dropped here), and the LoRA init.
+@partial(jax.jit, static_argnames=("model", "width"))
+def _frozen_setup(model, width, seeds, x_train, x_test):
+    """Per seed: frozen weights → precomputed train and test features (W_h is dropped here).
 
     ``lax.map`` builds one seed at a time, so at most one n × n ``W_h`` is alive.
     """
 
     def one(seed):
-        k_frozen, k_lora = jax.random.split(_data.run_key(seed))
-        d = x_train.shape[1]
+        k_frozen, _ = jax.random.split(_data.run_key(seed))
         if model == "teacher-student":
-            frozen = _models.init_student(k_frozen, width=width, input_dim=d)
-            features, B_std = _models.teacher_student_features, 1 / math.sqrt(rank)
+            frozen = _models.init_student(k_frozen, width=width, input_dim=x_train.shape[1])
+            features = _models.teacher_student_features
         else:
-            frozen = _models.init_mlp(k_frozen, width=width, input_dim=d)
-            features, B_std = _models.lora_mlp_features, 1.0
-        lora0 = _models.init_lora(k_lora, width=width, rank=rank, init=init, B_std=B_std)
-        return features(frozen, x_train), features(frozen, x_test), lora0
+            frozen = _models.init_mlp(k_frozen, width=width, input_dim=x_train.shape[1])
+            features = _models.lora_mlp_features
+        return features(frozen, x_train), features(frozen, x_test)
 
     return jax.lax.map(one, seeds)
+
+
+@partial(jax.jit, static_argnames=("model", "width", "rank", "init"))
+def _lora_setup(model, width, rank, init, seeds):
+    """Per seed: the LoRA initialization (the other half of the seed's key)."""
+    B_std = 1 / math.sqrt(rank) if model == "teacher-student" else 1.0
+
+    def one(seed):
+        _, k_lora = jax.random.split(_data.run_key(seed))
+        return _models.init_lora(k_lora, width=width, rank=rank, init=init, B_std=B_std)
+
+    return jax.vmap(one)(seeds)
+
+
+@functools.lru_cache(maxsize=2)
+def _frozen_features(model, width, seeds, data_seed, n_train, n_test, device):
+    """The frozen features of a seed chunk, kept for the next cell of a sweep.
+
+    Init[A] and Init[B] cells of one width share them (the frozen weights depend on the seed only),
+    and a Figure-2 sweep trains the two one after the other: drawing W_h (n² normals) and forming
+    H (O(N·n²)) is then done once per seed and width instead of twice. ``device`` (the default
+    device of the calling thread) is part of the key: features live on the device that made them.
+    Holds at most two chunks' features (4·(N + N_test)·n bytes per seed and per array).
+    """
+    del device
+    data = _dataset(model, data_seed, _data.INPUT_DIM, n_train, n_test)
+    return _frozen_setup(model, width, np.asarray(seeds, np.int32), data.x_train, data.x_test)
 
 
 @partial(jax.jit, static_argnames=("width", "init"))
@@ -417,15 +442,20 @@ def train_grid(config: TrainConfig, eta_A, eta_B, seeds, *, chunk_size: int | No
     else:
 
         def setup(seed_idx):
-            return _layer_setup(
+            chunk_seeds = tuple(int(seed) for seed in seeds[seed_idx])
+            features, test_features = _frozen_features(
                 config.model,
                 config.width,
-                config.rank,
-                config.init,
-                seeds[seed_idx],
-                data.x_train,
-                data.x_test,
+                chunk_seeds,
+                config.data_seed,
+                config.n_train,
+                config.n_test,
+                jax.config.jax_default_device,
             )
+            lora0 = _lora_setup(
+                config.model, config.width, config.rank, config.init, seeds[seed_idx]
+            )
+            return features, test_features, lora0
 
         def train(features, test_features, lora0, rates):
             return _train_layer_chunk(
