@@ -116,6 +116,7 @@ def device_info() -> dict:
 
 def _versions() -> dict:
     import jaxlib
+    import numba
     import optax
 
     return {
@@ -123,6 +124,7 @@ def _versions() -> dict:
         "jax": jax.__version__,
         "jaxlib": jaxlib.__version__,
         "optax": optax.__version__,
+        "numba": numba.__version__,
         "numpy": np.__version__,
     }
 

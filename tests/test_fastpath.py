@@ -212,3 +212,27 @@ def test_training_equals_the_unoptimised_path(model, init, width, monkeypatch):
         np.testing.assert_allclose(
             fast.metrics[name], reference.metrics[name], rtol=1e-4, atol=1e-7, err_msg=name
         )
+
+
+@pytest.mark.parametrize(
+    "in_axes",
+    [(None, 0), (0, 0), (0, None)],
+    ids=["runs share z (the rule stacks them)", "each run its own z", "only z batched"],
+)
+def test_the_batched_dA_product_equals_one_run_at_a_time(in_axes):
+    k = jax.random.split(jax.random.PRNGKey(3), 2)
+    z = (
+        jax.random.normal(k[0], (3, N, WIDTH))
+        if in_axes[0] == 0
+        else jax.random.normal(k[0], (N, WIDTH))
+    )
+    d_Z_A = (
+        jax.random.normal(k[1], (3, N, RANK))
+        if in_axes[1] == 0
+        else jax.random.normal(k[1], (N, RANK))
+    )
+    batched = jax.jit(jax.vmap(_fastpath._d_A, in_axes=in_axes))(z, d_Z_A)
+    for i in range(3):
+        z_i = z[i] if in_axes[0] == 0 else z
+        d_i = d_Z_A[i] if in_axes[1] == 0 else d_Z_A
+        np.testing.assert_allclose(batched[i], d_i.T @ z_i, rtol=1e-5, atol=1e-5)

@@ -36,7 +36,7 @@ NOT_DIVERGED = -1
 NOT_RUN = -2
 
 _ENGINE = "scipy"
-_PACKAGES = ("jax", "jaxlib", "optax", "numpy", "xarray", "scipy")
+_PACKAGES = ("jax", "jaxlib", "optax", "numba", "numpy", "xarray", "scipy")
 
 
 def package_versions() -> dict[str, str]:
