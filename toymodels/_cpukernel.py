@@ -86,16 +86,24 @@ def _forward_row(h, w, a0, a1, a2, a3, b0, b1, b2, b3):
     return total
 
 
+@numba.njit(fastmath=_FASTMATH, inline="always")
+def _pre_rows4(h0, h1, h2, h3, a, c0, c1, c2, c3):
+    """The pre-activations of four rows at one column: ``H[i, j] + Σ_k Z_A[i, k] Bᵀ[k, j]``."""
+    return (
+        h0 + a[0, 0] * c0 + a[0, 1] * c1 + a[0, 2] * c2 + a[0, 3] * c3,
+        h1 + a[1, 0] * c0 + a[1, 1] * c1 + a[1, 2] * c2 + a[1, 3] * c3,
+        h2 + a[2, 0] * c0 + a[2, 1] * c1 + a[2, 2] * c2 + a[2, 3] * c3,
+        h3 + a[3, 0] * c0 + a[3, 1] * c1 + a[3, 2] * c2 + a[3, 3] * c3,
+    )
+
+
 @numba.njit(fastmath=_FASTMATH, cache=True)
 def _forward_rows4(h0, h1, h2, h3, w, a, b0, b1, b2, b3):
     """Four rows at once: the loads of w and Bᵀ are shared by the four."""
     t0 = t1 = t2 = t3 = _ZERO
     for j in range(h0.shape[0]):
         c0, c1, c2, c3, wj = b0[j], b1[j], b2[j], b3[j], w[j]
-        p0 = h0[j] + a[0, 0] * c0 + a[0, 1] * c1 + a[0, 2] * c2 + a[0, 3] * c3
-        p1 = h1[j] + a[1, 0] * c0 + a[1, 1] * c1 + a[1, 2] * c2 + a[1, 3] * c3
-        p2 = h2[j] + a[2, 0] * c0 + a[2, 1] * c1 + a[2, 2] * c2 + a[2, 3] * c3
-        p3 = h3[j] + a[3, 0] * c0 + a[3, 1] * c1 + a[3, 2] * c2 + a[3, 3] * c3
+        p0, p1, p2, p3 = _pre_rows4(h0[j], h1[j], h2[j], h3[j], a, c0, c1, c2, c3)
         t0 += (_ZERO if p0 <= _ZERO else p0) * wj
         t1 += (_ZERO if p1 <= _ZERO else p1) * wj
         t2 += (_ZERO if p2 <= _ZERO else p2) * wj
@@ -152,10 +160,7 @@ def _backward_rows4(h0, h1, h2, h3, w, d_f, a, b0, b1, b2, b3, db0, db1, db2, db
     g0, g1, g2, g3 = d_f[0], d_f[1], d_f[2], d_f[3]
     for j in range(h0.shape[0]):
         c0, c1, c2, c3, wj = b0[j], b1[j], b2[j], b3[j], w[j]
-        p0 = h0[j] + a[0, 0] * c0 + a[0, 1] * c1 + a[0, 2] * c2 + a[0, 3] * c3
-        p1 = h1[j] + a[1, 0] * c0 + a[1, 1] * c1 + a[1, 2] * c2 + a[1, 3] * c3
-        p2 = h2[j] + a[2, 0] * c0 + a[2, 1] * c1 + a[2, 2] * c2 + a[2, 3] * c3
-        p3 = h3[j] + a[3, 0] * c0 + a[3, 1] * c1 + a[3, 2] * c2 + a[3, 3] * c3
+        p0, p1, p2, p3 = _pre_rows4(h0[j], h1[j], h2[j], h3[j], a, c0, c1, c2, c3)
         e0 = g0 * wj if p0 > _ZERO else _ZERO
         e1 = g1 * wj if p1 > _ZERO else _ZERO
         e2 = g2 * wj if p2 > _ZERO else _ZERO
