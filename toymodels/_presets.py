@@ -149,30 +149,23 @@ FIGURE3 = {
 #: (A ~ N(0, 1/n), B ~ N(0, 1)), plain gradient descent, 3 seeds, losses at t = 10 and t = 200.
 _LORA_MLP = {"optimizer": "sgd", "rank": 4, "n_train": 1000, "n_test": 100, "data_seed": 0}
 
+_HEATMAP_PAPER = Preset(
+    experiment="heatmap",
+    name="paper",
+    model="lora-mlp",
+    inits=("AB",),
+    widths=(100,),
+    seeds=(0, 1, 2),
+    eta_A=log_grid(1e-4, 1e1, 16),
+    eta_B=log_grid(1e-4, 1e1, 16),
+    train={**_LORA_MLP, "steps": 200, "record": False},
+    summary_steps=(10, 200),
+)
+# The quick heatmap differs only in the grid: 8 × 8 rates over the same range.
 HEATMAP = {
-    "paper": Preset(
-        experiment="heatmap",
-        name="paper",
-        model="lora-mlp",
-        inits=("AB",),
-        widths=(100,),
-        seeds=(0, 1, 2),
-        eta_A=log_grid(1e-4, 1e1, 16),
-        eta_B=log_grid(1e-4, 1e1, 16),
-        train={**_LORA_MLP, "steps": 200, "record": False},
-        summary_steps=(10, 200),
-    ),
-    "quick": Preset(
-        experiment="heatmap",
-        name="quick",
-        model="lora-mlp",
-        inits=("AB",),
-        widths=(100,),
-        seeds=(0, 1, 2),
-        eta_A=log_grid(1e-4, 1e1, 8),
-        eta_B=log_grid(1e-4, 1e1, 8),
-        train={**_LORA_MLP, "steps": 200, "record": False},
-        summary_steps=(10, 200),
+    "paper": _HEATMAP_PAPER,
+    "quick": dataclasses.replace(
+        _HEATMAP_PAPER, name="quick", eta_A=log_grid(1e-4, 1e1, 8), eta_B=log_grid(1e-4, 1e1, 8)
     ),
 }
 
