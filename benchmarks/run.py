@@ -146,8 +146,11 @@ def check_equivalence(workload: _workload.Workload = EQUIVALENCE) -> dict:
     }
 
 
-def _time_train_grid(workload: _workload.Workload, chunk_size: int | None) -> tuple[float, float]:
-    """Seconds of a first pass over the workload's cells (it compiles) and of a warm pass.
+def _time_train_grid(
+    workload: _workload.Workload, chunk_size: int | None
+) -> tuple[float, float, int]:
+    """Seconds of a first pass over the workload's cells (it compiles) and of a warm pass, and the
+    number of runs of the warm pass that diverged.
 
     Each pass starts without cached frozen features, as a sweep does at a new width: the per-seed
     setup (W_h, H) is paid once per pass and shared by the inits, as in ``lora-sweep figure2``.

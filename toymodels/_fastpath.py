@@ -128,7 +128,7 @@ def _runs(H, W_out, *per_run):
     Under ``vmap_method="expand_dims"`` every argument has the same number of leading batch dims
     (size 1 where it is not batched). Returns the batch shape, ``H`` and ``W_out`` as
     ``[G, N, n]`` / ``[G, n]`` (views: H is not copied), the group of each run, and each per-run
-    argument as ``[R, ...]`` float32.
+    argument as ``[R, ...]``.
     """
     H, W_out, *per_run = (np.asarray(x) for x in (H, W_out, *per_run))  # zero-copy views
     batch = np.broadcast_shapes(H.shape[:-2], W_out.shape[:-1], *(x.shape[:-2] for x in per_run))
@@ -145,6 +145,8 @@ def _runs(H, W_out, *per_run):
 def _padded_rank(Z_A, B_t):
     """Rank padded to the kernel's with zeros (``Z_A [R, N, r]``, ``B_t [R, r, n]``)."""
     pad = _cpukernel.RANK - Z_A.shape[-1]
+    if pad == 0:  # the usual rank: no copy on the hot path
+        return Z_A, B_t
     return np.pad(Z_A, ((0, 0), (0, 0), (0, pad))), np.pad(B_t, ((0, 0), (0, pad), (0, 0)))
 
 
