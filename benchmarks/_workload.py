@@ -17,7 +17,8 @@ import jax
 import numpy as np
 
 from benchmarks import _baseline
-from toymodels import TrainConfig, _data, _models
+from toymodels import TrainConfig
+from toymodels.core import _data, _models
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +73,7 @@ def project_config(workload: Workload, init: str | None = None) -> TrainConfig:
 
 
 def baseline_problem(config: TrainConfig, seed: int):
-    """``(frozen, lora0, x, y)`` of run ``seed``: the arrays ``toymodels.train`` starts from.
+    """``(frozen, lora0, x, y)`` of run ``seed``: the arrays ``toymodels.core._train`` starts from.
 
     The project keys its frozen weights and LoRA init by the run seed and its data by
     ``config.data_seed``; this repeats that recipe with the project's own generators, so the

@@ -38,8 +38,9 @@ import numpy as np
 from tqdm import tqdm
 
 from benchmarks import _bandwidth, _baseline, _workload
-from toymodels import train, train_grid
-from toymodels.errors import UsageError
+from toymodels import train_grid
+from toymodels.core import _train as train
+from toymodels.core._errors import UsageError
 
 FLOOR_PASSES = 3
 FLOOR_EXPLANATION = (

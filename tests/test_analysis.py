@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from toymodels import analysis
-from toymodels._store import NOT_DIVERGED, NOT_RUN, new_dataset, with_cell
+from toymodels.sweeps import _analysis as analysis
+from toymodels.sweeps._store import NOT_DIVERGED, NOT_RUN, new_dataset, with_cell
 
 WIDTHS = (128, 256, 512, 1024, 2048)
 GRID = tuple(float(r) for r in np.geomspace(2**-16, 2**-2, 15))  # factor-2 steps
@@ -132,7 +132,7 @@ def test_predicted_exponents_come_from_the_theory():
 
 
 def test_figure2_summary_has_no_nan():
-    from toymodels._summary import render, summarize
+    from toymodels.sweeps._summary import render, summarize
 
     def diverge(init, width, diverged):
         return np.zeros_like(diverged) if width == 128 else diverged

@@ -6,7 +6,7 @@ import pytest
 import xarray as xr
 
 from tests.synthetic_results import figure2_store, figure3_store, heatmap_store
-from toymodels import _claims as claims
+from toymodels.reproduce import _claims as claims
 
 
 def _by_key(checks):

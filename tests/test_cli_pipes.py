@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from toymodels._store import package_versions
+from toymodels.sweeps._store import package_versions
 
 # Enough output to overflow the pipe buffer once the reader is gone.
 COMMANDS = {

@@ -14,8 +14,8 @@ import pytest
 
 import theory
 from toymodels import cli
-from toymodels._coordcheck import coordcheck
-from toymodels._coordcheck_report import compare
+from toymodels.gamma._measure import coordcheck
+from toymodels.gamma._report import compare
 
 pytestmark = pytest.mark.slow
 

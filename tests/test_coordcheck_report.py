@@ -16,8 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import theory
-from toymodels._coordcheck_plot import plot_coordcheck
-from toymodels._coordcheck_report import (
+from toymodels.gamma._plot import plot_coordcheck
+from toymodels.gamma._report import (
     NOTE_DIVERGED,
     NOTE_PARTLY_ZERO,
     NOTE_ZERO,

@@ -1,4 +1,4 @@
-"""The numba kernels of `toymodels._cpukernel` against float64 numpy, for every row layout.
+"""The numba kernels of `toymodels.core.kernels._cpukernel` against float64 numpy, every layout.
 
 Rows are processed four at a time with a one-row remainder per thread chunk, runs share H by
 group; the sizes below cover chunks with only remainders, only quads, and both.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from toymodels import _cpukernel
+from toymodels.core.kernels import _cpukernel
 
 
 def _problem(n_rows, width=37, groups=2, runs_per_group=3, seed=0):

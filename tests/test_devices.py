@@ -13,8 +13,8 @@ SCRIPT = textwrap.dedent(
     import jax
     import numpy as np
 
-    from toymodels._devices import train_on_devices
-    from toymodels.train import TrainConfig, train_grid
+    from toymodels.sweeps._devices import train_on_devices
+    from toymodels.core._train import TrainConfig, train_grid
 
     assert len(jax.devices()) == 4, jax.devices()
     eta = np.geomspace(1e-3, 1e-1, 5)  # 5 rates on 4 devices: padded to 8
@@ -53,7 +53,7 @@ def test_runs_split_across_four_devices_equal_the_single_device_run():
 def test_one_device_is_a_plain_call():
     import numpy as np
 
-    from toymodels._devices import train_on_devices
+    from toymodels.sweeps._devices import train_on_devices
 
     calls = []
 

@@ -1,7 +1,7 @@
 """The fused training hot path computes the same numbers as the readable reference layer.
 
-`toymodels._fastpath.lora_layer` (custom VJP, hand-fused backward; on CPU, the numba kernels of
-`toymodels._cpukernel`) against `toymodels._models.lora_layer` (plain autodiff): values, every
+`kernels._fastpath.lora_layer` (custom VJP, hand-fused backward; on CPU, the numba kernels of
+`kernels._cpukernel`) against `core._models.lora_layer` (plain autodiff): values, every
 gradient, under jit and vmap, and whole training runs through `train_grid`. Equal up to float32
 rounding (sums run in another order).
 """
@@ -15,7 +15,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from toymodels import TrainConfig, _fastpath, _models, train, train_grid
+from toymodels import TrainConfig, train_grid
+from toymodels.core import _models
+from toymodels.core import _train as train
+from toymodels.core.kernels import _fastpath
 
 N, WIDTH, RANK = 24, 40, 4
 

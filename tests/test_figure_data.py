@@ -11,8 +11,8 @@ from tests.synthetic_results import (
     figure3_store,
     heatmap_store,
 )
-from toymodels import _figure_data as data
-from toymodels.errors import UsageError
+from toymodels.core._errors import UsageError
+from toymodels.reproduce import _figure_data as data
 
 
 @pytest.mark.parametrize("init", ["A", "B"], ids=["Init[A]", "Init[B]"])

@@ -7,8 +7,8 @@ from matplotlib.colors import to_hex
 
 from tests.synthetic_results import figure2_store, figure3_store, heatmap_store
 from theory.style import INIT_COLORS
-from toymodels import _figure_data as data
-from toymodels import _figures as figures
+from toymodels.reproduce import _figure_data as data
+from toymodels.reproduce import _figures as figures
 
 
 @pytest.fixture(autouse=True)

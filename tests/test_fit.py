@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from toymodels.fit import fit_power_law
+from toymodels.core._fit import fit_power_law
 
 WIDTHS = np.array([2**k for k in range(7, 14)], dtype=float)
 

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from toymodels import _data, _models
+from toymodels.core import _data, _models
 
 WIDTH, RANK, N = 32, 4, 16
 

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from toymodels import lora_optimizer, lora_plus_rates, scale_by_lora_rates
-from toymodels._optim import lora_labels
-from toymodels.errors import UsageError
+from toymodels.core._errors import UsageError
+from toymodels.core._optim import lora_labels
 
 PARAMS = {"A": jnp.arange(6.0).reshape(2, 3), "B": jnp.arange(6.0).reshape(3, 2) - 2.0}
 rates = st.floats(min_value=2.0**-20, max_value=2.0**10, width=32)

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.synthetic_results import figure2_store
-from toymodels import _reproduce as reproduce
+from toymodels.reproduce import _workflow as reproduce
 
 
 @pytest.mark.parametrize(

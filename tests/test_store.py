@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from toymodels import _store
-from toymodels._sweep import SweepConfig, empty_results
-from toymodels.errors import UsageError
+from toymodels.core._errors import UsageError
+from toymodels.sweeps import _store
+from toymodels.sweeps._run import SweepConfig, empty_results
 
 CONFIG = SweepConfig.scaled_rates(
     experiment="figure2", model="teacher-student", inits=("A", "B"), widths=(8, 16),

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 import toymodels
-from toymodels import _store, cli
-from toymodels._sweep import SweepConfig, default_trainer, empty_results, run_sweep
+from toymodels import cli
+from toymodels.sweeps import _store
+from toymodels.sweeps._run import SweepConfig, default_trainer, empty_results, run_sweep
 
 # The linear model (LoRA+ eq. 2) compiles in about a second: the workflow tests use it.
 LINEAR = [
@@ -59,7 +60,7 @@ def test_results_load_in_one_line_with_the_contract_layout(linear_results):
 
 
 def test_stored_runs_equal_a_direct_train_grid_call(linear_results):
-    from toymodels.train import TrainConfig, train_grid
+    from toymodels.core._train import TrainConfig, train_grid
 
     ds = toymodels.load_results(linear_results)
     config = TrainConfig(model="linear", width=8, init="B", rank=4, steps=4)
@@ -323,7 +324,7 @@ def test_heatmap_flattens_the_2d_grid_into_lr(tmp_path, capsys):
 
 
 def analysis_best(ds):
-    from toymodels import analysis
+    from toymodels.sweeps import _analysis as analysis
 
     mean = analysis.mean_loss(ds, "train_loss").isel(init=0, width=0)
     index = int(np.argmin(np.where(np.isfinite(mean), mean, np.inf)))

@@ -11,9 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from toymodels import TrainConfig, _data, _models, train, train_grid
-from toymodels.errors import UsageError
-from toymodels.train import (
+from toymodels import TrainConfig, train_grid
+from toymodels.core import _data, _models
+from toymodels.core import _train as train
+from toymodels.core._errors import UsageError
+from toymodels.core._train import (
     LAYER_METRICS,
     LINEAR_METRICS,
     _chunks,

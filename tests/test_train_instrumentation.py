@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from toymodels._instrument import layer_metrics, linear_metrics
+from toymodels.core._instrument import layer_metrics, linear_metrics
 
 
 def _rms(x):

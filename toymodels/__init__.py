@@ -1,9 +1,7 @@
 """JAX toy models that check the LoRA width-scaling theory empirically."""
 
-from toymodels._coordcheck import coordcheck
-from toymodels._coordcheck_report import CoordCheckReport, GammaCheck
-from toymodels._data import Dataset, linear_data, sine_data, teacher_student_data
-from toymodels._models import (
+from toymodels.core._data import Dataset, linear_data, sine_data, teacher_student_data
+from toymodels.core._models import (
     LayerFeatures,
     LinearParams,
     Lora,
@@ -13,10 +11,12 @@ from toymodels._models import (
     lora_mlp,
     teacher_student,
 )
-from toymodels._optim import lora_optimizer, lora_plus_rates, scale_by_lora_rates
-from toymodels._store import load_results
-from toymodels._sweep import SweepConfig, run_sweep
-from toymodels.train import TrainConfig, TrainResult, train_grid
+from toymodels.core._optim import lora_optimizer, lora_plus_rates, scale_by_lora_rates
+from toymodels.core._train import TrainConfig, TrainResult, train_grid
+from toymodels.gamma._measure import coordcheck
+from toymodels.gamma._report import CoordCheckReport, GammaCheck
+from toymodels.sweeps._run import SweepConfig, run_sweep
+from toymodels.sweeps._store import load_results
 
 __version__ = "0.1.0"
 

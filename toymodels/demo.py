@@ -24,10 +24,10 @@ def _section(title: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     import theory
-    from toymodels import _reproduce as reproduce
-    from toymodels._claims import check_claims, claims_table
-    from toymodels._cmd_figures import make_figures
-    from toymodels.errors import UsageError
+    from toymodels.cli._figures import make_figures
+    from toymodels.core._errors import UsageError
+    from toymodels.reproduce import _workflow as reproduce
+    from toymodels.reproduce._claims import check_claims, claims_table
 
     start = time.perf_counter()
     out = Path(os.environ.get("LORA_DEMO_OUT", "demo-output"))

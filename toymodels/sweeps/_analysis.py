@@ -24,8 +24,8 @@ from fractions import Fraction
 import numpy as np
 import xarray as xr
 
-from toymodels._store import NOT_DIVERGED, NOT_RUN
-from toymodels.fit import PowerLawFit, fit_power_law
+from toymodels.core._fit import PowerLawFit, fit_power_law
+from toymodels.sweeps._store import NOT_DIVERGED, NOT_RUN
 
 #: Which theory model predicts which toy model's rates (docs/architecture.md, "Models").
 THEORY_MODEL = {"teacher-student": "adam", "lora-mlp": "adam", "linear": "gd-linear"}
@@ -39,7 +39,7 @@ def _step_index(ds: xr.Dataset, step: int | None) -> int:
     if step < 0:
         step += last + 1
     if not 0 <= step <= last:
-        from toymodels.errors import UsageError
+        from toymodels.core._errors import UsageError
 
         raise UsageError(f"step {step} is outside the recorded steps 0..{last}")
     return step
@@ -55,7 +55,7 @@ def loss_at(
     A non-finite recorded loss counts as diverged too, so NaN only marks cells that have not run.
     """
     if metric not in ds:
-        from toymodels.errors import UsageError
+        from toymodels.core._errors import UsageError
 
         names = ", ".join(n for n in ds.data_vars if n != "diverged_step")
         raise UsageError(f"no metric {metric!r} in the results (available: {names})")

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from toymodels.errors import UsageError
+from toymodels.core._errors import UsageError
 
 #: ``diverged_step`` of a run that did not diverge, and of a cell that has not run yet.
 NOT_DIVERGED = -1
@@ -83,7 +83,7 @@ def _cpu_model() -> str | None:
 def load_results(path) -> xr.Dataset:
     """Load a sweep's results file into memory (the file is closed on return).
 
-    Raises :class:`~toymodels.errors.UsageError` naming the file when it is missing, unreadable or
+    Raises :class:`~toymodels.core._errors.UsageError` naming the file if missing, unreadable or
     not a results file written by `lora-sweep`.
     """
     path = Path(path)

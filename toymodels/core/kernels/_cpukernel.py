@@ -1,6 +1,6 @@
 """The LoRA layer's per-step work as one fused CPU kernel per pass (numba), for many runs at once.
 
-XLA on CPU evaluates :mod:`toymodels._fastpath`'s row blocks as several loops per block: the
+XLA on CPU evaluates :mod:`kernels._fastpath`'s row blocks as several loops per block: the
 pre-activation is written and read again, ``∂L/∂pre`` is materialised and then read by the
 products that give ``∂L/∂Z_A`` and ``∂L/∂B``. Here each pass is a single loop nest over the
 ``[N, n]`` elements that keeps everything in registers:
@@ -69,7 +69,7 @@ _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 _ZERO = np.float32(0.0)
 
 # numba's default threading layer must not be entered from two host threads at once (several CPU
-# devices each drive their runs from a thread; see toymodels._devices).
+# devices each drive their runs from a thread; see toymodels.sweeps._devices).
 _LOCK = threading.Lock()
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from toymodels.errors import UsageError
+from toymodels.core._errors import UsageError
 
 #: Dims the learning-rate coordinates may vary over, outermost first; ``lr`` is always present.
 RATE_DIMS = ("init", "width", "lr")
@@ -29,8 +29,8 @@ def canonical_init(name: str) -> str:
     >>> canonical_init("Init[2]")
     'B'
     """
-    from toymodels._models import INITS
-    from toymodels.train import INIT_ALIASES  # the trainer's spellings: one list of aliases
+    from toymodels.core._models import INITS
+    from toymodels.core._train import INIT_ALIASES
 
     init = INIT_ALIASES.get(name.strip(), name.strip())
     if init not in INITS:
@@ -226,7 +226,7 @@ def validate(config: SweepConfig) -> None:
 
 def empty_results(config: SweepConfig, metric_names):
     """The results dataset of ``config`` before any cell has run (see ``_store.new_dataset``)."""
-    from toymodels import _store
+    from toymodels.sweeps import _store
 
     eta_A, eta_B = config.rate_coords()
     return _store.new_dataset(
@@ -265,14 +265,14 @@ def runs_per_call(config: SweepConfig, width: int) -> int | None:
 
 def default_trainer() -> Callable:
     """The project's ``train_grid`` (imported lazily: JAX starts only when a sweep trains)."""
-    from toymodels.train import train_grid
+    from toymodels.core._train import train_grid
 
     return train_grid
 
 
 def make_train_config(config: SweepConfig, init: str, width: int):
     """The ``TrainConfig`` of one cell."""
-    from toymodels.train import TrainConfig
+    from toymodels.core._train import TrainConfig
 
     try:
         return TrainConfig(model=config.model, width=width, init=init, **config.train)
@@ -293,11 +293,11 @@ def run_sweep(
 
     Each finished cell is saved atomically before the next starts, so an interrupted sweep resumes
     where it stopped when rerun with the same configuration. ``trainer`` defaults to
-    ``toymodels.train.train_grid``; ``on_cell(init, width)`` is called after each cell is saved.
+    ``toymodels.train_grid``; ``on_cell(init, width)`` is called after each cell is saved.
     """
-    from toymodels import _store
-    from toymodels._devices import train_on_devices
-    from toymodels._progress import progress_bar
+    from toymodels.sweeps import _store
+    from toymodels.sweeps._devices import train_on_devices
+    from toymodels.sweeps._progress import progress_bar
 
     out = Path(out)
     # Every cell's TrainConfig validates its options: all of them before anything is touched.

@@ -1,6 +1,6 @@
 """The training hot path of the LoRA-layer models: :func:`lora_layer` with a hand-fused backward.
 
-Same function as :func:`toymodels._models.lora_layer` (the readable reference, which the tests
+Same function as :func:`toymodels.core._models.lora_layer` (the readable reference, which the tests
 compare against), written for XLA on CPU, where a training step is bound by passes over ``[N, n]``
 arrays, one set per run (``docs/performance.md`` has the measurements behind each choice):
 
@@ -13,7 +13,7 @@ arrays, one set per run (``docs/performance.md`` has the measurements behind eac
 - Rows are processed in blocks of at most :data:`BLOCK_FLOATS` floats per run (a ``lax.scan``), so
   every ``[rows, n]`` intermediate of a block stays in cache instead of travelling to memory.
 - On CPU, the forward and backward passes of the teacher-student model (``H`` given, rank ≤ 4) go to
-  :mod:`toymodels._cpukernel` instead: one fused numba loop nest per pass for all the runs of a
+  :mod:`_cpukernel` instead: one fused numba loop nest per pass for all the runs of a
   ``vmap`` at once, which XLA:CPU cannot generate (it keeps the elementwise work and the products
   in separate loops). ``jax.lax.platform_dependent`` picks it when compiling for CPU; other
   platforms, and the lora-mlp model, use the XLA path above.
@@ -21,7 +21,7 @@ arrays, one set per run (``docs/performance.md`` has the measurements behind eac
 The results equal the reference up to float32 rounding (the sums run in another order):
 
 >>> import jax, jax.numpy as jnp
->>> from toymodels import _models
+>>> from toymodels.core import _models
 >>> k = jax.random.split(jax.random.PRNGKey(0), 5)
 >>> features = _models.LayerFeatures(z=jax.nn.relu(jax.random.normal(k[0], (6, 8))),
 ...                                  H=jax.random.normal(k[1], (6, 8)),
@@ -47,8 +47,8 @@ try:  # Experimental in JAX; without it every platform takes the XLA path.
 except ImportError:  # pragma: no cover (older JAX)
     buffer_callback = None
 
-from toymodels import _cpukernel
-from toymodels._models import LayerFeatures, phi
+from toymodels.core._models import LayerFeatures, phi
+from toymodels.core.kernels import _cpukernel
 
 BLOCK_FLOATS = 2**18
 """Most floats of one run's ``[rows, n]`` block (1 MiB): measured best between 2^15 and 2^20."""
@@ -260,7 +260,7 @@ def lora_layer(
     host_kernel: bool | None = None,
 ) -> tuple[jax.Array, jax.Array]:
     """``f = φ(H + Z_A Bᵀ) W_out`` and ``Z_A = z Aᵀ``: ``(f [N], Z_A [N, r])``, as
-    :func:`toymodels._models.lora_layer`, with the fused backward described above.
+    :func:`toymodels.core._models.lora_layer`, with the fused backward described above.
 
     ``rows``: rows per block of the XLA path, a divisor of N (default :func:`rows_per_block`);
     the results do not depend on it beyond float32 rounding. ``host_kernel``: use the CPU kernel

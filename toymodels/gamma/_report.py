@@ -1,9 +1,9 @@
 """Measured against predicted width exponents: the fit, the verdict and the report.
 
 Pure functions over numpy arrays and exact exponents; no JAX and no training here (that is
-:mod:`toymodels._coordcheck`). A measurement is the per-coordinate RMS of each quantity at each
+:mod:`toymodels.gamma._measure`). A measurement is the per-coordinate RMS of each quantity at each
 width, seed and step; at a step t the measured γ is the slope of log RMS against log n, fitted by
-:func:`toymodels.fit.fit_power_law` with every seed an observation. The prediction is the exact
+:func:`~toymodels.core.fit_power_law` with every seed an observation. The prediction is the exact
 exponent from ``theory.predict(...).trajectory[t]``.
 
 Verdict for one (quantity, step) cell, at tolerance τ:
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 import theory
-from toymodels.fit import fit_power_law
+from toymodels.core._fit import fit_power_law
 
 #: Notes explaining a cell that has no fitted slope.
 NOTE_ZERO = "exactly zero"

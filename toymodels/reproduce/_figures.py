@@ -27,8 +27,8 @@ from matplotlib.patches import Patch
 
 import theory
 from theory.style import INIT_COLORS, OKABE_ITO, REFERENCE_STYLES
-from toymodels import _figure_data as data
-from toymodels.fit import fit_power_law
+from toymodels.core._fit import fit_power_law
+from toymodels.reproduce import _figure_data as data
 
 INIT_LABELS = {"A": "Init[A]", "B": "Init[B]", "AB": "A, B random"}
 #: The best pair and the best equal pair (and the η_A = η_B line) in LoRA+ Figure 2.

@@ -9,7 +9,7 @@ exposes
 Adding a subcommand is one line here. Modules are imported when the CLI starts, so keep heavy
 imports (JAX, xarray) inside ``run``: ``lora-sweep --help`` and argument errors stay fast.
 
-Bad input anywhere (a :class:`~toymodels.errors.UsageError`, or a malformed exponent from
+Bad input anywhere (a :class:`~toymodels.core._errors.UsageError`, or a malformed exponent from
 ``theory.parse_exponent``) prints one line ``lora-sweep: error: ...`` on stderr and exits 2.
 
 >>> main(["--help"])  # doctest: +ELLIPSIS
@@ -24,15 +24,15 @@ import importlib
 import os
 import sys
 
-from toymodels.errors import UsageError
+from toymodels.core._errors import UsageError
 
 PROG = "lora-sweep"
 
 #: The modules that add subcommands, in the order `lora-sweep --help` lists them.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
-    "toymodels._cmd_sweeps",  # run, figure2, figure3, heatmap, summary
-    "toymodels._cmd_coordcheck",  # coordcheck
-    "toymodels._cmd_figures",  # figures
+    "toymodels.cli._sweeps",  # run, figure2, figure3, heatmap, summary
+    "toymodels.cli._gamma",  # coordcheck
+    "toymodels.cli._figures",  # figures
 )
 
 

@@ -2,7 +2,7 @@
 
 Every number a paper leaves open is chosen here, once, with the evidence in docs/sweeps.md
 ("Choices the papers leave open"). A preset is plain data; the CLI turns it into a
-:class:`~toymodels._sweep.SweepConfig`, letting flags override single fields.
+:class:`~toymodels.sweeps._run.SweepConfig`, letting flags override single fields.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from toymodels.errors import UsageError
+from toymodels.core._errors import UsageError
 
 PRESETS = ("paper", "quick")
 

@@ -14,8 +14,8 @@ import signal
 import sys
 from pathlib import Path
 
-from toymodels import _presets
-from toymodels.errors import UsageError
+from toymodels.core._errors import UsageError
+from toymodels.sweeps import _presets
 
 DEFAULT_OUT_DIR = Path("results")
 METRICS = ("train_loss", "test_loss")
@@ -99,7 +99,7 @@ def parse_seeds(text: str) -> tuple[int, ...]:
 
 
 def parse_inits(text: str) -> tuple[str, ...]:
-    from toymodels._sweep import canonical_init
+    from toymodels.sweeps._run import canonical_init
 
     return tuple(canonical_init(part) for part in text.split(",") if part.strip())
 
@@ -247,8 +247,8 @@ def _figure3_rates(args, preset, inits, widths):
         raise UsageError("give --from-results or --lr, not both")
     rates: dict[tuple[str, int], float] = {}
     if args.from_results is not None:
-        from toymodels import analysis
-        from toymodels._store import load_results, stored_config
+        from toymodels.sweeps import _analysis as analysis
+        from toymodels.sweeps._store import load_results, stored_config
 
         source = load_results(args.from_results)
         source_config = stored_config(source)
@@ -281,7 +281,7 @@ def _figure3_rates(args, preset, inits, widths):
             for item in spec.split(","):
                 key, _, value = item.partition("=")
                 init, _, width = key.partition("@")
-                from toymodels._sweep import canonical_init
+                from toymodels.sweeps._run import canonical_init
 
                 cell = (canonical_init(init), _int_or_power(width, "widths"))
                 rates[cell] = _float(value, "--lr")
@@ -298,7 +298,7 @@ def build_config(args):
     """The :class:`SweepConfig` and :class:`Preset`-like analysis settings of parsed ``args``."""
     import itertools
 
-    from toymodels._sweep import SweepConfig
+    from toymodels.sweeps._run import SweepConfig
 
     _positive_int(args.steps, "--steps")
     if args.command == "run":
@@ -396,7 +396,7 @@ def _raise_interrupt(signum, frame):
 
 def run(args) -> int:
     if args.command == "summary":
-        from toymodels._store import load_results, stored_config
+        from toymodels.sweeps._store import load_results, stored_config
 
         ds = load_results(args.path)
         experiment = stored_config(ds).get("experiment", "run")
@@ -413,7 +413,7 @@ def run(args) -> int:
     config, preset = build_config(args)
     settings = _analysis_settings(args, preset)
     out = args.out or DEFAULT_OUT_DIR / f"{config.experiment}-{config.preset or 'custom'}.nc"
-    from toymodels._sweep import run_sweep
+    from toymodels.sweeps._run import run_sweep
 
     # SIGTERM (e.g. from a job scheduler) ends the sweep like Ctrl-C: the temporary file is removed.
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -432,7 +432,7 @@ def run(args) -> int:
 
 
 def _report(ds, path, args, settings) -> int:
-    from toymodels import _summary
+    from toymodels.sweeps import _summary
 
     summary = _summary.summarize(ds, **settings)
     summary["results"] = str(path)

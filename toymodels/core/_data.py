@@ -17,7 +17,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from toymodels._models import Lora, Student, _normal, teacher_student
+from toymodels.core._models import Lora, Student, _normal, teacher_student
 
 # The teacher of the Init paper (§3.7, App. B.1.1).
 TEACHER_WIDTH = 1000

@@ -18,8 +18,8 @@ import math
 import numpy as np
 import xarray as xr
 
-from toymodels import analysis
-from toymodels._store import completed_cells, stored_config
+from toymodels.sweeps import _analysis as analysis
+from toymodels.sweeps._store import completed_cells, stored_config
 
 INIT_LABEL = {"A": "Init[A]", "B": "Init[B]", "AB": "AB"}
 

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from toymodels.errors import UsageError
+from toymodels.core._errors import UsageError
 
 Selector = str | Callable[[str], bool]
 """A regex searched in the parameter's path (``"layer/lora_A"``), or a predicate on that path."""

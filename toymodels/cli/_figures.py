@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from toymodels.errors import UsageError
+from toymodels.core._errors import UsageError
 
 #: Output file stems, by figure. The stems are the names under figures/ and in docs/reproduction.md.
 FIGURE_STEMS = {
@@ -118,7 +118,7 @@ def make_figures(stores: dict, out: Path, *, phase: bool = False) -> list[Path]:
 
     Returns the files written (PNG, PDF pairs).
     """
-    from toymodels import _figures as figures
+    from toymodels.reproduce import _figures as figures
 
     draw = {
         "init_fig2_optimal_lr": lambda: figures.plot_optimal_rates(stores["figure2"]),
@@ -137,7 +137,7 @@ def make_figures(stores: dict, out: Path, *, phase: bool = False) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from toymodels._claims import check_claims, claims_table
+    from toymodels.reproduce._claims import check_claims, claims_table
 
     stores = {name: load_store(path) for name, path in resolve_stores(args).items()}
     written = make_figures(stores, args.out, phase=args.phase)

@@ -5,7 +5,7 @@ A results store (docs/architecture.md) is an ``xarray.Dataset`` with dims
 (or on ``width × lr``), one variable per metric and ``diverged_step``. Everything here is a pure
 function of such a Dataset; nothing trains.
 
-The losses, optima and bands come from :mod:`toymodels.analysis` (the sweeps' one definition):
+The losses, optima and bands come from :mod:`toymodels.sweeps._analysis`:
 a rate at which any seed diverged is never optimal (+inf), cells not run yet are NaN and drop out,
 and the loss is averaged over the last ``window`` steps that the sweep's preset names (Adam at a
 large constant rate oscillates; see docs/sweeps.md).
@@ -19,8 +19,8 @@ from typing import NamedTuple
 import numpy as np
 import xarray as xr
 
-from toymodels import analysis
-from toymodels.errors import UsageError
+from toymodels.core._errors import UsageError
+from toymodels.sweeps import _analysis as analysis
 
 #: Relative tolerance of the "within 1% of the best loss" markers (LoRA+ Figure 2).
 NEAR_BEST = 0.01
@@ -49,7 +49,7 @@ def rates(results: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
 
 def analysis_window(results: xr.Dataset) -> int:
     """The loss window of the preset that wrote ``results`` (1 for a custom or unknown sweep)."""
-    from toymodels._presets import get_preset
+    from toymodels.sweeps._presets import get_preset
 
     config = attrs_json(results, "config")
     try:

@@ -68,7 +68,7 @@ def sweep(
     file as it is (partial results included) and trains nothing.
     """
     from toymodels import cli
-    from toymodels._cmd_figures import load_store
+    from toymodels.cli._figures import load_store
 
     preset_name = preset_name or preset()
     folder = Path(folder) if folder is not None else results_dir()
@@ -88,7 +88,7 @@ def sweep(
 
 def describe(results) -> str:
     """One line: what a results store holds (experiment, preset, device, widths, rates, seeds)."""
-    from toymodels._figure_data import provenance
+    from toymodels.reproduce._figure_data import provenance
 
     sizes = ", ".join(
         f"{d} {results.sizes[d]}"
@@ -103,9 +103,9 @@ def exponent_table(figure2, *, loss: str = "train_loss") -> str:
     """Fitted exponent of η*(n) per init (all widths; n >= 2^9) beside the theory's (Markdown)."""
     import numpy as np
 
-    from toymodels._claims import LARGE_WIDTH
-    from toymodels._figure_data import optimal_rates
-    from toymodels.fit import fit_power_law
+    from toymodels.core._fit import fit_power_law
+    from toymodels.reproduce._claims import LARGE_WIDTH
+    from toymodels.reproduce._figure_data import optimal_rates
 
     opt = optimal_rates(figure2, loss)
     widths = opt.eta.width.values
@@ -155,8 +155,8 @@ def empirical_gamma(out: Path | None = None, settings=GAMMA_SETTINGS) -> list:
     Returns the coordcheck reports (``.format_table()``, ``.passed``). Quick mode uses
     :data:`QUICK_GAMMA_WIDTHS`, the full mode the check's default widths 2^7..2^13.
     """
-    from toymodels._coordcheck import DEFAULT_WIDTHS, coordcheck
-    from toymodels._coordcheck_plot import plot_coordcheck
+    from toymodels.gamma._measure import DEFAULT_WIDTHS, coordcheck
+    from toymodels.gamma._plot import plot_coordcheck
 
     widths = QUICK_GAMMA_WIDTHS if quick_mode() else DEFAULT_WIDTHS
     reports = []

@@ -4,7 +4,7 @@ For a toy model, an initialization and learning rates η_A = η₀·n^(c_A), η_
 trains a few steps at each width over several seeds (one compiled call per width), records the
 per-coordinate RMS of every tracked quantity, and judges the fitted slope of log RMS against
 log n at each step t = 1..T against ``theory.predict(...).trajectory[t]`` (see
-:mod:`toymodels._coordcheck_report` for the verdict and ``docs/empirical-gamma.md`` for the
+:mod:`toymodels.gamma._report` for the verdict and ``docs/empirical-gamma.md`` for the
 protocol).
 """
 
@@ -18,8 +18,8 @@ from typing import NamedTuple
 import numpy as np
 
 import theory
-from toymodels._coordcheck_report import CoordCheckReport, WidthMeasurement, compare
-from toymodels.errors import UsageError
+from toymodels.core._errors import UsageError
+from toymodels.gamma._report import CoordCheckReport, WidthMeasurement, compare
 
 #: toy model → (theory model that predicts it, optimizer it is trained with for the check).
 MODELS = {
@@ -101,7 +101,7 @@ def measure(
     """
     from tqdm.auto import tqdm
 
-    from toymodels.train import TrainConfig, train_grid
+    from toymodels.core._train import TrainConfig, train_grid
 
     optimizer = MODELS[model][1]
     per_width = {q: [] for q in quantities}

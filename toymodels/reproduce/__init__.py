@@ -2,12 +2,13 @@
 
 Without results, every claim is ``no data``, never a guess:
 
->>> from toymodels import figures
->>> print(figures.claims_table(figures.check_claims()).splitlines()[2])  # doctest: +ELLIPSIS
+>>> from toymodels import reproduce
+>>> print(reproduce.claims_table(reproduce.check_claims()).splitlines()[2])  # doctest: +ELLIPSIS
 | E2(a) | for n >= 2^9 the optimal rate ... | needs the figure2 results | no data |
 """
 
-from toymodels._claims import (
+from toymodels.cli._figures import PHASE_MODELS, phase_diagrams
+from toymodels.reproduce._claims import (
     CLAIMS_E1,
     CLAIMS_E2,
     NO_DATA,
@@ -20,9 +21,8 @@ from toymodels._claims import (
     check_loraplus,
     claims_table,
 )
-from toymodels._cmd_figures import PHASE_MODELS, phase_diagrams
-from toymodels._figure_data import optimal_rates, provenance
-from toymodels._figures import (
+from toymodels.reproduce._figure_data import optimal_rates, provenance
+from toymodels.reproduce._figures import (
     INIT_LABELS,
     plot_feature_norms,
     plot_loss_curves,
@@ -30,7 +30,7 @@ from toymodels._figures import (
     plot_rate_heatmaps,
     save_figure,
 )
-from toymodels._reproduce import (
+from toymodels.reproduce._workflow import (
     GAMMA_SETTINGS,
     describe,
     empirical_gamma,

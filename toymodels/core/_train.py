@@ -28,10 +28,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from toymodels import _data, _fastpath, _models
-from toymodels._instrument import layer_metrics, linear_metrics
-from toymodels._optim import OPTIMIZERS, lora_optimizer
-from toymodels.errors import UsageError
+from toymodels.core import _data, _models
+from toymodels.core._errors import UsageError
+from toymodels.core._instrument import layer_metrics, linear_metrics
+from toymodels.core._optim import OPTIMIZERS, lora_optimizer
+from toymodels.core.kernels import _fastpath
 
 MODELS = ("teacher-student", "lora-mlp", "linear")
 LAYER_METRICS = (

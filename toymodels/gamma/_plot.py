@@ -14,7 +14,7 @@ import numpy as np
 
 import theory
 from theory.style import INIT_COLORS
-from toymodels._coordcheck_report import CoordCheckReport
+from toymodels.gamma._report import CoordCheckReport
 
 _PASS_COLOR, _FAIL_COLOR = "#000000", "#CC79A7"
 

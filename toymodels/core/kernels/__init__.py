@@ -1,0 +1,1 @@
+"""Package of toymodels (see docs/architecture.md)."""
