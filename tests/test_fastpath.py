@@ -8,6 +8,7 @@ rounding (sums run in another order).
 
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 
 import jax
@@ -160,7 +161,7 @@ def test_the_cpu_kernel_pads_a_smaller_rank_without_changing_values(rank):
 def test_a_larger_rank_or_no_H_falls_back_to_xla_and_forcing_the_kernel_is_refused():
     features, _ = _features(True), _lora()
     A, B = jnp.ones((5, WIDTH)), jnp.ones((WIDTH, 5))
-    assert "buffer_callback" not in str(jax.make_jaxpr(_fastpath.lora_layer)(features, A, B))
+    assert not _uses_kernel(features, A, B)
     with pytest.raises(ValueError, match="needs H"):
         _fastpath.lora_layer(features, A, B, host_kernel=True)
     with pytest.raises(ValueError, match="needs H"):
@@ -239,3 +240,65 @@ def test_the_batched_dA_product_equals_one_run_at_a_time(in_axes):
         z_i = z[i] if in_axes[0] == 0 else z
         d_i = d_Z_A[i] if in_axes[1] == 0 else d_Z_A
         np.testing.assert_allclose(batched[i], d_i.T @ z_i, rtol=1e-5, atol=1e-5)
+
+
+@pytest.fixture
+def fresh_kernel_check():
+    """The once-per-process kernel check, forgotten before and after the test (and JAX's traces
+    of the branches, which hold the test's stand-in for ``buffer_callback``)."""
+    _fastpath._kernel_checked.cache_clear()
+    jax.clear_caches()
+    yield
+    _fastpath._kernel_checked.cache_clear()
+    jax.clear_caches()
+
+
+def _uses_kernel(features, A, B) -> bool:
+    # A new function each time: JAX caches the trace of a function it has seen.
+    fresh = lambda *args: _fastpath.lora_layer(*args)  # noqa: E731
+    return "platform_index" in str(jax.make_jaxpr(fresh)(features, A, B))
+
+
+def _raising_buffer_callback(*args, **kwargs):
+    raise RuntimeError("buffer_callback changed its signature")
+
+
+def _zeros_buffer_callback(fn, result_shape, **kwargs):
+    return lambda *args: jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), result_shape)
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [_raising_buffer_callback, _zeros_buffer_callback, None],
+    ids=["callback raises", "callback gives other numbers", "callback missing"],
+)
+def test_a_broken_kernel_machinery_warns_once_and_takes_the_xla_path(
+    monkeypatch, fresh_kernel_check, broken
+):
+    monkeypatch.setattr(_fastpath, "buffer_callback", broken)
+    features, (A, B) = _features(True), _lora()
+    with pytest.warns(RuntimeWarning, match="CPU kernel is off"):
+        assert not _uses_kernel(features, A, B)
+    assert not _uses_kernel(features, A, B)  # checked once: no second warning (warnings are errors)
+    for got, want in zip(
+        _fastpath.lora_layer(features, A, B), _models.lora_layer(features, A, B), strict=True
+    ):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("value", ["0", "false", "off"])
+def test_the_environment_switch_turns_the_kernel_off(monkeypatch, value):
+    features, (A, B) = _features(True), _lora()
+    assert _uses_kernel(features, A, B)
+    monkeypatch.setenv(_fastpath.HOST_KERNEL_ENV, value)
+    assert not _uses_kernel(features, A, B)
+
+
+def test_the_train_config_switch_gives_the_same_numbers_without_the_kernel():
+    rates = jnp.asarray([0.01, 0.1])
+    config = TrainConfig(model="teacher-student", width=16, steps=3, n_train=8, n_test=4)
+    with_kernel = train_grid(config, rates, rates, seeds=[0])
+    without = train_grid(dataclasses.replace(config, host_kernel=False), rates, rates, seeds=[0])
+    np.testing.assert_allclose(
+        with_kernel.metrics["train_loss"], without.metrics["train_loss"], rtol=1e-4
+    )

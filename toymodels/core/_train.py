@@ -81,6 +81,9 @@ class TrainConfig:
       record: record the per-step instrumentation; ``False`` records only the losses.
       divergence_bound: a run diverges at the first step whose train loss is NaN, infinite or
         larger than this.
+      host_kernel: let the teacher-student model use the fused CPU kernel on CPU (same numbers
+        up to float32 rounding; toymodels/core/kernels/README.md). ``False`` takes the XLA path;
+        so does the environment variable ``LORA_HOST_KERNEL=0``.
     """
 
     model: str = "teacher-student"
@@ -98,6 +101,7 @@ class TrainConfig:
     n_test: int = _data.N_TEST
     record: bool = True
     divergence_bound: float = 1e6
+    host_kernel: bool = True
 
     def __post_init__(self):
         if self.model not in MODELS:
@@ -183,6 +187,7 @@ class _StepConfig(NamedTuple):
     weight_decay: float
     record: bool
     divergence_bound: float
+    host_kernel: bool
 
     @classmethod
     def of(cls, config: TrainConfig) -> _StepConfig:
@@ -246,12 +251,16 @@ def _mse(f, y):
 
 def _layer_run(cfg, features, test_features, y, y_test, lora0, eta_A, eta_B):
     # The fused hot path; `_models.lora_layer` is the readable reference it is tested against.
+    kernel = {} if cfg.host_kernel else {"host_kernel": False}  # default: the kernel if usable
+
     def loss_fn(params):
-        f, Z_A = _fastpath.lora_layer(features, params["A"], params["B"])
+        f, Z_A = _fastpath.lora_layer(features, params["A"], params["B"], **kernel)
         return _mse(f, y), Z_A
 
     def test_loss_fn(params):
-        return _mse(_fastpath.lora_layer(test_features, params["A"], params["B"])[0], y_test)
+        return _mse(
+            _fastpath.lora_layer(test_features, params["A"], params["B"], **kernel)[0], y_test
+        )
 
     def metrics_fn(params, Z_A, prev, prev_Z_A):
         return layer_metrics(params["A"], params["B"], Z_A, prev["B"], prev_Z_A)

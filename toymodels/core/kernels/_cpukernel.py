@@ -16,8 +16,9 @@ four rows (register blocking: 2.5× faster than one row at a time, measured in
 docs/performance.md). Rows are split into one chunk per thread; ``∂L/∂Bᵀ`` is summed per chunk,
 then over chunks.
 
-The kernels are called through :func:`jax.pure_callback` on CPU only (the caller selects them with
-``jax.lax.platform_dependent``); they take the rank padded to :data:`RANK` with zeros, which changes
+The kernels are called through ``jax.experimental.buffer_callback`` on CPU only (the caller,
+:mod:`kernels._fastpath`, selects them with ``jax.lax.platform_dependent`` and imports this module,
+hence numba, on first use); they take the rank padded to :data:`RANK` with zeros, which changes
 no value (``x + 0·0 = x`` exactly). NaN propagates as in ``jax.nn.relu``: the kernels are compiled
 with reassociation allowed (the sums over j and i run in another order than XLA's, so results agree
 to float32 rounding) but without the no-NaN / no-inf assumptions, so a diverging run still shows NaN
@@ -43,9 +44,6 @@ import numba
 import numpy as np
 from llvmlite import binding as _llvm
 
-RANK = 4
-"""The rank the kernels are written for; smaller ranks are padded with zeros."""
-
 
 def _prefer_512_bit_vectors() -> None:
     """Let LLVM use 512-bit vectors on AVX-512 hosts (it prefers 256 bits on recent Xeons).
@@ -53,7 +51,8 @@ def _prefer_512_bit_vectors() -> None:
     Measured on this project's 2-core Xeon: +16-18 % on the whole training step at n = 2^13
     (docs/performance.md). numba's CPU features are process-wide, so this is skipped when the user
     sets ``NUMBA_CPU_FEATURES`` or ``NUMBA_CPU_NAME`` themselves, and it only changes a tuning
-    preference, never which instructions exist.
+    preference, never which instructions exist. Called once, by the first kernel call (before
+    numba compiles anything), never at import.
     """
     if os.environ.get("NUMBA_CPU_FEATURES") or os.environ.get("NUMBA_CPU_NAME"):
         return
@@ -62,7 +61,7 @@ def _prefer_512_bit_vectors() -> None:
         numba.config.CPU_FEATURES = features.flatten() + ",-prefer-256-bit"
 
 
-_prefer_512_bit_vectors()
+_tuned = threading.Event()
 
 # Reassociation (vectorised sums) and contraction (FMA), but NaN and inf keep their meaning.
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
@@ -71,6 +70,13 @@ _ZERO = np.float32(0.0)
 # numba's default threading layer must not be entered from two host threads at once (several CPU
 # devices each drive their runs from a thread; see toymodels.sweeps._devices).
 _LOCK = threading.Lock()
+
+
+def _tune_once() -> None:
+    # Under _LOCK: numba's CPU features must be set before the first compilation, and only once.
+    if not _tuned.is_set():
+        _prefer_512_bit_vectors()
+        _tuned.set()
 
 
 def _chunks(n_rows: int) -> int:
@@ -226,6 +232,7 @@ def forward(H, W_out, group, Z_A, B_t) -> np.ndarray:
     """
     f = np.empty(Z_A.shape[:2], np.float32)
     with _LOCK:
+        _tune_once()
         _forward(H, W_out, group, Z_A, B_t, _chunks(Z_A.shape[1]), f)
     return f
 
@@ -236,5 +243,6 @@ def backward(H, W_out, group, Z_A, B_t, d_f) -> tuple[np.ndarray, np.ndarray]:
     d_Z_A = np.empty(Z_A.shape, np.float32)
     d_B_t_chunks = np.empty((n_chunks, *B_t.shape), np.float32)
     with _LOCK:
+        _tune_once()
         _backward(H, W_out, group, Z_A, B_t, d_f, n_chunks, d_Z_A, d_B_t_chunks)
     return d_Z_A, d_B_t_chunks.sum(axis=0)

@@ -36,6 +36,10 @@ True
 
 from __future__ import annotations
 
+import functools
+import os
+import warnings
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import jax
@@ -47,8 +51,14 @@ try:  # Experimental in JAX; without it every platform takes the XLA path.
 except ImportError:  # pragma: no cover (older JAX)
     buffer_callback = None
 
+from toymodels.core import _models
 from toymodels.core._models import LayerFeatures, phi
-from toymodels.core.kernels import _cpukernel
+
+RANK = 4
+"""The rank the CPU kernel is written for; smaller ranks are padded with zeros."""
+
+HOST_KERNEL_ENV = "LORA_HOST_KERNEL"
+"""Environment variable: ``0`` (or ``false``, ``no``, ``off``) turns the CPU kernel off."""
 
 BLOCK_FLOATS = 2**18
 """Most floats of one run's ``[rows, n]`` block (1 MiB): measured best between 2^15 and 2^20."""
@@ -142,9 +152,16 @@ def _runs(H, W_out, *per_run):
     return batch, H.reshape(-1, *H.shape[-2:]), np.ascontiguousarray(W_groups), group, runs
 
 
+def _kernel_module():
+    # numba (the optional extra `[cpu-kernel]`) is imported on the first kernel call only.
+    from toymodels.core.kernels import _cpukernel
+
+    return _cpukernel
+
+
 def _padded_rank(Z_A, B_t):
     """Rank padded to the kernel's with zeros (``Z_A [R, N, r]``, ``B_t [R, r, n]``)."""
-    pad = _cpukernel.RANK - Z_A.shape[-1]
+    pad = RANK - Z_A.shape[-1]
     if pad == 0:  # the usual rank: no copy on the hot path
         return Z_A, B_t
     return np.pad(Z_A, ((0, 0), (0, 0), (0, pad))), np.pad(B_t, ((0, 0), (0, pad), (0, 0)))
@@ -153,7 +170,7 @@ def _padded_rank(Z_A, B_t):
 def _host_output(ctx, out, H, W_out, Z_A, B_t):
     del ctx
     batch, H, W_out, group, (Z_A, B_t) = _runs(H, W_out, Z_A, B_t)
-    f = _cpukernel.forward(H, W_out, group, *_padded_rank(Z_A, B_t))
+    f = _kernel_module().forward(H, W_out, group, *_padded_rank(Z_A, B_t))
     np.asarray(out)[...] = f.reshape(*batch, f.shape[-1])
 
 
@@ -161,7 +178,7 @@ def _host_backward(ctx, out, H, W_out, Z_A, B_t, d_f):
     del ctx
     rank = B_t.shape[-2]
     batch, H, W_out, group, (Z_A, B_t, d_f) = _runs(H, W_out, Z_A, B_t, np.asarray(d_f)[..., None])
-    d_Z_A, d_B_t = _cpukernel.backward(H, W_out, group, *_padded_rank(Z_A, B_t), d_f[..., 0])
+    d_Z_A, d_B_t = _kernel_module().backward(H, W_out, group, *_padded_rank(Z_A, B_t), d_f[..., 0])
     np.asarray(out[0])[...] = d_Z_A[..., :rank].reshape(*batch, d_Z_A.shape[1], rank)
     np.asarray(out[1])[...] = d_B_t[:, :rank].reshape(*batch, rank, d_B_t.shape[-1])
 
@@ -185,7 +202,63 @@ def _backward_on_cpu(H, Z_A, B, W_out, d_f):
 
 
 def _host_kernel_applies(H, B) -> bool:
-    return buffer_callback is not None and H is not None and B.shape[1] <= _cpukernel.RANK
+    return H is not None and B.shape[1] <= RANK
+
+
+def host_kernel_usable() -> bool:
+    """Whether the CPU kernel may run: not switched off, JAX's default backend is the CPU, and the
+    kernel machinery passed its check in this process (see :func:`_kernel_problem`).
+
+    ``LORA_HOST_KERNEL=0`` (read at every trace) or ``TrainConfig(host_kernel=False)`` turn it
+    off. A failed check warns once and leaves the XLA path, which gives the same numbers.
+    """
+    if os.environ.get(HOST_KERNEL_ENV, "").strip().lower() in ("0", "false", "no", "off"):
+        return False
+    return jax.default_backend() == "cpu" and _kernel_checked()
+
+
+@functools.cache
+def _kernel_checked() -> bool:
+    # A fresh thread: the check runs outside whatever trace the caller is in.
+    with ThreadPoolExecutor(1) as pool:
+        try:
+            problem = pool.submit(_kernel_problem).result()
+        except Exception as error:  # any failure of the kernel machinery means: use XLA
+            problem = f"{type(error).__name__}: {error}"
+    if problem is not None:
+        warnings.warn(
+            f"the CPU kernel is off ({problem}); training takes the XLA path",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return problem is None
+
+
+def _kernel_problem() -> str | None:
+    """``None`` when the kernel path gives the reference's values and gradients on a small
+    vmapped layer (on the CPU device), else what went wrong. Imports numba."""
+    if buffer_callback is None:
+        return "jax.experimental.buffer_callback is missing"
+    _kernel_module()
+    rng = np.random.default_rng(0)
+    n_rows, width, runs = 8, 16, 2
+    z, H = rng.standard_normal((2, n_rows, width), np.float32)
+    W_out = rng.standard_normal(width, np.float32)
+    A = rng.standard_normal((runs, RANK, width), np.float32)
+    B = rng.standard_normal((runs, width, RANK), np.float32)
+    with jax.default_device(jax.devices("cpu")[0]):
+        features = LayerFeatures(z=jnp.asarray(z), H=jnp.asarray(H), W_out=jnp.asarray(W_out))
+
+        def value_and_grads(layer):
+            loss = lambda A, B: jnp.sum(layer(features, A, B)[0] ** 2)  # noqa: E731
+            return jax.jit(jax.vmap(jax.value_and_grad(loss, argnums=(0, 1))))(A, B)
+
+        fast = value_and_grads(partial(lora_layer, host_kernel=True))
+        reference = value_and_grads(_models.lora_layer)
+    for got, want in zip(jax.tree.leaves(fast), jax.tree.leaves(reference), strict=True):
+        if not np.allclose(got, want, rtol=1e-3, atol=1e-3):
+            return "its values differ from the XLA path's"
+    return None
 
 
 def _dispatch(use_host, on_cpu, elsewhere, *args):
@@ -264,8 +337,9 @@ def lora_layer(
 
     ``rows``: rows per block of the XLA path, a divisor of N (default :func:`rows_per_block`);
     the results do not depend on it beyond float32 rounding. ``host_kernel``: use the CPU kernel
-    when compiling for CPU (``None``: whenever it applies, i.e. ``H`` is given and r ≤ 4;
-    ``False``: never, the XLA path on every platform).
+    when compiling for CPU (``None``: whenever it applies, i.e. ``H`` is given and r ≤ 4, and
+    :func:`host_kernel_usable`; ``True``: always, unchecked; ``False``: never, the XLA path on
+    every platform).
     """
     n_rows = features.z.shape[0]
     rows = rows_per_block(n_rows, B.shape[0]) if rows is None else rows
@@ -274,5 +348,7 @@ def lora_layer(
     applies = _host_kernel_applies(features.H, B)
     if host_kernel and not applies:
         raise ValueError("the CPU kernel needs H (the teacher-student model) and rank <= 4")
-    use_host = applies if host_kernel is None else host_kernel
+    if host_kernel and buffer_callback is None:
+        raise ValueError("the CPU kernel needs jax.experimental.buffer_callback")
+    use_host = applies and host_kernel_usable() if host_kernel is None else host_kernel
     return _layer(rows, use_host, features.z, features.H, features.W_out, A, B)
