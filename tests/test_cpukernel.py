@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from toymodels.core.kernels import _cpukernel
+from toymodels.core.kernels import RANK, _cpukernel
 
 
 def _problem(n_rows, width=37, groups=2, runs_per_group=3, seed=0):
@@ -17,8 +17,8 @@ def _problem(n_rows, width=37, groups=2, runs_per_group=3, seed=0):
     H = rng.standard_normal((groups, n_rows, width), dtype=np.float32)
     W_out = rng.standard_normal((groups, width), dtype=np.float32)
     group = np.repeat(np.arange(groups), runs_per_group)
-    Z_A = rng.standard_normal((group.size, n_rows, _cpukernel.RANK), dtype=np.float32)
-    B_t = rng.standard_normal((group.size, _cpukernel.RANK, width), dtype=np.float32)
+    Z_A = rng.standard_normal((group.size, n_rows, RANK), dtype=np.float32)
+    B_t = rng.standard_normal((group.size, RANK, width), dtype=np.float32)
     d_f = rng.standard_normal((group.size, n_rows), dtype=np.float32)
     return H, W_out, group, Z_A, B_t, d_f
 

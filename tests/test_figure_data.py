@@ -18,7 +18,7 @@ from toymodels.reproduce import _figure_data as data
 @pytest.mark.parametrize("init", ["A", "B"], ids=["Init[A]", "Init[B]"])
 def test_optimal_rate_is_the_grid_point_nearest_the_planted_optimum(init):
     store = figure2_store()
-    opt = data.optimal_rates(store)
+    opt = data.figure2_optimum(store)
     grid = store.eta_A.values
     for width in store.width.values:
         star = PREFACTOR[init] * width ** EXPONENT[init]
@@ -38,14 +38,14 @@ def test_a_rate_where_one_seed_diverged_is_never_optimal():
     loss[:, :, -1, 0, -1] = -1.0
     loss[:, :, -1, 1, -1] = np.nan
     store = store.assign(train_loss=(store.train_loss.dims, loss))
-    opt = data.optimal_rates(store)
+    opt = data.figure2_optimum(store)
     assert np.all(opt.eta.values < store.eta_A.values[-1])
 
 
 def test_nothing_trained_gives_nan_rate_and_infinite_loss():
     store = figure2_store()
     store = store.assign(train_loss=store.train_loss * np.nan)
-    opt = data.optimal_rates(store)
+    opt = data.figure2_optimum(store)
     assert np.all(np.isnan(opt.eta.values)) and np.all(np.isinf(opt.loss.values))
 
 

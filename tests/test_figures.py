@@ -21,7 +21,7 @@ def test_optimal_rate_figure_plots_the_optimum_in_init_colours():
     store = figure2_store()
     fig = figures.plot_optimal_rates(store)
     ax = fig.axes[0]
-    opt = data.optimal_rates(store)
+    opt = data.figure2_optimum(store)
     for init in ("A", "B"):
         lines = [ln for ln in ax.lines if to_hex(ln.get_color()) == INIT_COLORS[init].lower()]
         assert lines, f"no line in Init[{init}]'s colour"

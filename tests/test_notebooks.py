@@ -40,9 +40,7 @@ def test_every_notebook_executes_in_quick_mode(tmp_path, monkeypatch):
     monkeypatch.setenv("LORA_FIGURES", str(tmp_path / "figures"))
     monkeypatch.setenv("TQDM_DISABLE", "1")
     # Fewer steps than the quick presets: this checks that the notebooks run, not what they show.
-    monkeypatch.setenv("LORA_SWEEP_FLAGS_FIGURE2", "--steps 30")
-    monkeypatch.setenv("LORA_SWEEP_FLAGS_FIGURE3", "--steps 30")
-    monkeypatch.setenv("LORA_SWEEP_FLAGS_HEATMAP", "--steps 30 --at-step 30")
+    monkeypatch.setenv("LORA_SWEEP_STEPS", "30")
     for path in NOTEBOOKS:
         notebook = nbformat.read(path, as_version=4)
         client = NotebookClient(

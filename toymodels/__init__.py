@@ -1,37 +1,60 @@
-"""JAX toy models that check the LoRA width-scaling theory empirically."""
+"""JAX toy models that check the LoRA width-scaling theory empirically.
 
-from toymodels.core._data import Dataset, linear_data, sine_data, teacher_student_data
-from toymodels.core._models import (
+The package is split into wings (docs/architecture.md): ``toymodels.core`` (data, models,
+optimizers, training), ``toymodels.sweeps`` (width sweeps, results store, analysis),
+``toymodels.gamma`` (the empirical-γ check), ``toymodels.reproduce`` (figures, claims, workflow)
+and ``toymodels.cli`` (``lora-sweep``). The names most used are re-exported here.
+"""
+
+from toymodels.core import (
+    INIT_LABELS,
+    MODELS,
+    Dataset,
     LayerFeatures,
     LinearParams,
     Lora,
+    PowerLawFit,
     Student,
+    TrainConfig,
+    TrainResult,
+    UsageError,
+    canonical_init,
+    fit_power_law,
     linear,
+    linear_data,
     lora_layer,
     lora_mlp,
+    lora_optimizer,
+    lora_plus_rates,
+    scale_by_lora_rates,
+    sine_data,
     teacher_student,
+    teacher_student_data,
+    train_grid,
 )
-from toymodels.core._optim import lora_optimizer, lora_plus_rates, scale_by_lora_rates
-from toymodels.core._train import TrainConfig, TrainResult, train_grid
-from toymodels.gamma._measure import coordcheck
-from toymodels.gamma._report import CoordCheckReport, GammaCheck
-from toymodels.sweeps._run import SweepConfig, run_sweep
-from toymodels.sweeps._store import load_results
+from toymodels.gamma import CoordCheckReport, GammaCheck, coordcheck
+from toymodels.sweeps import SweepConfig, load_results, optimal_rates, run_sweep
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "INIT_LABELS",
+    "MODELS",
     "CoordCheckReport",
     "Dataset",
     "GammaCheck",
     "LayerFeatures",
     "LinearParams",
     "Lora",
+    "PowerLawFit",
     "Student",
     "SweepConfig",
     "TrainConfig",
     "TrainResult",
+    "UsageError",
+    "canonical_init",
     "coordcheck",
+    "fit_power_law",
     "linear",
     "linear_data",
     "load_results",
@@ -39,6 +62,7 @@ __all__ = [
     "lora_mlp",
     "lora_optimizer",
     "lora_plus_rates",
+    "optimal_rates",
     "run_sweep",
     "scale_by_lora_rates",
     "sine_data",

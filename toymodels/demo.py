@@ -24,9 +24,9 @@ def _section(title: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     import theory
-    from toymodels.cli._figures import make_figures
     from toymodels.core._errors import UsageError
     from toymodels.reproduce import _workflow as reproduce
+    from toymodels.reproduce import make_figures
     from toymodels.reproduce._claims import check_claims, claims_table
 
     start = time.perf_counter()

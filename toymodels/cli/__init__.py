@@ -24,7 +24,8 @@ import importlib
 import os
 import sys
 
-from toymodels.core._errors import UsageError
+from theory import ExponentError
+from toymodels.core import UsageError
 
 PROG = "lora-sweep"
 
@@ -43,16 +44,8 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _bad_input_types() -> tuple[type[BaseException], ...]:
-    # theory.ExponentError (a ValueError for malformed exponents) exists once `theory` lands.
-    kinds: list[type[BaseException]] = [UsageError]
-    try:
-        from theory import ExponentError
-    except ImportError:
-        pass
-    else:
-        kinds.append(ExponentError)
-    return tuple(kinds)
+#: Bad user input: printed as one line, exit code 2 (theory.ExponentError: a malformed exponent).
+BAD_INPUT: tuple[type[BaseException], ...] = (UsageError, ExponentError)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
@@ -74,7 +67,6 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run `lora-sweep` with ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
-    bad_input = _bad_input_types()
     try:
         parser, owners = build_parser()
         try:
@@ -85,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return 2
         return int(owners[args.command].run(args))
-    except bad_input as error:
+    except BAD_INPUT as error:
         message = " ".join(str(error).split()) or type(error).__name__
         print(f"{PROG}: error: {message}", file=sys.stderr)
         return 2

@@ -5,8 +5,8 @@
 reads ``figure2.nc``, ``figure3.nc`` and ``heatmap.nc`` from ``--results`` (else the sweeps'
 default names ``figure2-paper.nc``, then ``figure2-quick.nc``, …; or the files named by
 ``--figure2/--figure3/--heatmap``), draws every figure their data allows, and with ``--claims``
-prints the claims table of theory-notes §5 checked against them. Nothing is drawn or claimed for a
-store that was not given.
+prints the claims table of docs/reproduction.md checked against them. Nothing is drawn or claimed
+for a store that was not given.
 """
 
 from __future__ import annotations
@@ -18,15 +18,9 @@ from pathlib import Path
 
 from toymodels.core._errors import UsageError
 
-#: Output file stems, by figure. The stems are the names under figures/ and in docs/reproduction.md.
-FIGURE_STEMS = {
-    "figure2": ("init_fig2_optimal_lr",),
-    "figure3": ("init_fig3_feature_norms",),
-    "heatmap": ("loraplus_fig2_heatmaps", "loraplus_fig2_curves"),
-}
-STORES = tuple(FIGURE_STEMS)
-#: Theory models whose phase diagrams (``theory``'s, both inits) are drawn beside the data figures.
-PHASE_MODELS = ("adam", "gd-linear")
+#: The results stores this command reads, one flag each (the figures are
+#: ``toymodels.reproduce.FIGURE_STEMS``).
+STORES = ("figure2", "figure3", "heatmap")
 
 
 def add_parser(subparsers) -> None:
@@ -94,52 +88,12 @@ def resolve_stores(args: argparse.Namespace) -> dict[str, Path]:
     return paths
 
 
-def load_store(path: Path):
-    """Open one results file (``toymodels.load_results``: bad files are one-line usage errors)."""
-    from toymodels import load_results
-
-    return load_results(path)
-
-
-def phase_diagrams(out: Path) -> list[Path]:
-    """The calculator's phase diagrams (``theory``), PNG and PDF, one file pair per model."""
-    from theory._phase import plot_phase_diagram
-
-    out.mkdir(parents=True, exist_ok=True)
-    return [
-        plot_phase_diagram(model, out / f"phase_{model.replace('-', '_')}.{ext}")
-        for model in PHASE_MODELS
-        for ext in ("png", "pdf")
-    ]
-
-
-def make_figures(stores: dict, out: Path, *, phase: bool = False) -> list[Path]:
-    """Draw every figure the given stores allow (and the phase diagrams with ``phase``).
-
-    Returns the files written (PNG, PDF pairs).
-    """
-    from toymodels.reproduce import _figures as figures
-
-    draw = {
-        "init_fig2_optimal_lr": lambda: figures.plot_optimal_rates(stores["figure2"]),
-        "init_fig3_feature_norms": lambda: figures.plot_feature_norms(stores["figure3"]),
-        "loraplus_fig2_heatmaps": lambda: figures.plot_rate_heatmaps(stores["heatmap"]),
-        "loraplus_fig2_curves": lambda: figures.plot_loss_curves(stores["heatmap"]),
-    }
-    written: list[Path] = []
-    for store in STORES:
-        if store in stores:
-            for stem in FIGURE_STEMS[store]:
-                written.extend(figures.save_figure(draw[stem](), out / stem))
-    if phase:
-        written.extend(phase_diagrams(out))
-    return written
-
-
 def run(args: argparse.Namespace) -> int:
-    from toymodels.reproduce._claims import check_claims, claims_table
+    # Imported here, not at the top: matplotlib and xarray would slow `lora-sweep --help`.
+    from toymodels import load_results
+    from toymodels.reproduce import check_claims, claims_table, make_figures
 
-    stores = {name: load_store(path) for name, path in resolve_stores(args).items()}
+    stores = {name: load_results(path) for name, path in resolve_stores(args).items()}
     written = make_figures(stores, args.out, phase=args.phase)
     checks = check_claims(**stores) if args.claims or args.json else ()
     if args.json:

@@ -14,7 +14,7 @@ import signal
 import sys
 from pathlib import Path
 
-from toymodels.core._errors import UsageError
+from toymodels.core import UsageError, canonical_init
 from toymodels.sweeps import _presets
 
 DEFAULT_OUT_DIR = Path("results")
@@ -99,8 +99,6 @@ def parse_seeds(text: str) -> tuple[int, ...]:
 
 
 def parse_inits(text: str) -> tuple[str, ...]:
-    from toymodels.sweeps._run import canonical_init
-
     return tuple(canonical_init(part) for part in text.split(",") if part.strip())
 
 
@@ -239,142 +237,53 @@ def _positive_int(value, what: str) -> int:
     return value
 
 
-def _figure3_rates(args, preset, inits, widths):
-    """Per (init, width): --from-results, else --lr, else the documented defaults."""
-    import numpy as np
+def parse_cell_rates(spec: str) -> float | dict[tuple[str, int], float]:
+    """``figure3 --lr``: one rate for every cell, or ``INIT@WIDTH=RATE,...``.
 
-    if args.from_results is not None and args.lr is not None:
-        raise UsageError("give --from-results or --lr, not both")
+    >>> parse_cell_rates("A@2^7=0.01")
+    {('A', 128): 0.01}
+    """
+    spec = spec.strip()
+    if "=" not in spec:
+        return _float(spec, "--lr")
     rates: dict[tuple[str, int], float] = {}
-    if args.from_results is not None:
-        from toymodels.sweeps import _analysis as analysis
-        from toymodels.sweeps._store import load_results, stored_config
-
-        source = load_results(args.from_results)
-        source_config = stored_config(source)
-        if source_config.get("experiment") not in ("figure2", "run"):
-            raise UsageError(f"{args.from_results} is not a figure2 results file")
-        # The optimum the figure-2 summary of that file reports: its preset's loss and window.
-        source_preset = _presets.FIGURE2.get(source_config.get("preset"))
-        optimal = analysis.optimal_rates(
-            source,
-            source_preset.metric if source_preset else "train_loss",
-            None,
-            window=source_preset.window if source_preset else 1,
-        )
-        for init in inits:
-            for width in widths:
-                if init not in optimal["init"] or width not in optimal["width"]:
-                    raise UsageError(f"{args.from_results} has no cell init {init}, width {width}")
-                rate = float(optimal["eta_A"].sel(init=init, width=width))
-                if not math.isfinite(rate):
-                    raise UsageError(
-                        f"{args.from_results} has no optimal rate at init {init}, width {width}"
-                    )
-                rates[init, width] = rate
-    elif args.lr is not None:
-        spec = args.lr.strip()
-        if "=" not in spec:
-            rate = _float(spec, "--lr")
-            rates = {(i, w): rate for i in inits for w in widths}
-        else:
-            for item in spec.split(","):
-                key, _, value = item.partition("=")
-                init, _, width = key.partition("@")
-                from toymodels.sweeps._run import canonical_init
-
-                cell = (canonical_init(init), _int_or_power(width, "widths"))
-                rates[cell] = _float(value, "--lr")
-    else:
-        rates = dict(_presets.FIGURE3_DEFAULT_RATES)
-    missing = [f"{i}@{w}" for i in inits for w in widths if (i, w) not in rates]
-    if missing:
-        raise UsageError(f"no rate for {', '.join(missing)}; give --lr INIT@WIDTH=RATE,...")
-    table = np.array([[[rates[i, w]] for w in widths] for i in inits])
-    return table
+    for item in spec.split(","):
+        key, _, value = item.partition("=")
+        init, _, width = key.partition("@")
+        rates[canonical_init(init), _int_or_power(width, "widths")] = _float(value, "--lr")
+    return rates
 
 
 def build_config(args):
-    """The :class:`SweepConfig` and :class:`Preset`-like analysis settings of parsed ``args``."""
-    import itertools
+    """The :class:`~toymodels.sweeps.SweepConfig` and preset of parsed ``args``
+    (:func:`toymodels.sweeps.sweep_config` with the flags given as overrides)."""
+    from toymodels.sweeps import sweep_config
 
-    from toymodels.sweeps._run import SweepConfig
-
-    _positive_int(args.steps, "--steps")
-    if args.command == "run":
-        preset = _presets.Preset(
-            experiment="run",
-            name="custom",
-            model=args.model,
-            inits=args.inits or ("A", "B"),
-            widths=args.widths or (),
-            seeds=args.seeds or (0,),
-            train={"rank": args.rank, "steps": args.steps or 100, "data_seed": args.data_seed},
-        )
-        if args.widths is None:
-            raise UsageError("`lora-sweep run` needs --widths, e.g. --widths 2^7:2^10")
-        if args.optimizer is not None:
-            preset.train["optimizer"] = args.optimizer
-        if args.weight_decay:
-            preset.train["weight_decay"] = args.weight_decay
-    else:
-        preset = _presets.get_preset(args.command, args.preset)
-    inits = args.inits or preset.inits
-    widths = args.widths or preset.widths
-    train = dict(preset.train)
-    if args.steps is not None:
-        train["steps"] = args.steps
-    fields = {
-        "experiment": preset.experiment,
-        "preset": None if args.command == "run" else preset.name,
-        "model": preset.model,
-        "inits": inits,
-        "widths": widths,
-        "seeds": args.seeds or preset.seeds,
-        "train": train,
+    overrides = {
+        "inits": args.inits,
+        "widths": args.widths,
+        "seeds": args.seeds,
+        "steps": args.steps,
     }
-    two_d = (
-        args.command == "heatmap" or getattr(args, "eta_A", None) or getattr(args, "eta_B", None)
-    )
+    if args.command == "run":
+        overrides.update(
+            model=args.model,
+            rank=args.rank,
+            optimizer=args.optimizer,
+            weight_decay=args.weight_decay,
+            data_seed=args.data_seed,
+        )
     if args.command == "figure3":
-        table = _figure3_rates(args, preset, fields["inits"], fields["widths"])
-        config = SweepConfig(
-            rate_dims=("init", "width", "lr"),
-            eta_A=_nested(table),
-            eta_B=_nested(table),
-            **fields,
-        )
-    elif two_d:
-        if args.lr is not None:
-            raise UsageError("give --lr (equal rates) or --eta-A/--eta-B (a 2-D grid), not both")
-        eta_A = parse_rates(args.eta_A, "--eta-A") if args.eta_A else preset.eta_A
-        eta_B = parse_rates(args.eta_B, "--eta-B") if args.eta_B else preset.eta_B
-        if not eta_A or not eta_B:
-            raise UsageError("a 2-D sweep needs both --eta-A and --eta-B")
-        pairs = list(itertools.product(eta_A, eta_B))
-        config = SweepConfig(
-            rate_dims=("lr",),
-            eta_A=tuple(a for a, _ in pairs),
-            eta_B=tuple(b for _, b in pairs),
-            **fields,
-        )
+        overrides["optimal_from"] = args.from_results
+        overrides["cell_rates"] = parse_cell_rates(args.lr) if args.lr is not None else None
     else:
-        rates = parse_rates(args.lr) if args.lr is not None else preset.rates
-        if not rates:
-            raise UsageError("no learning rates given (--lr)")
+        eta_A, eta_B = getattr(args, "eta_A", None), getattr(args, "eta_B", None)
+        overrides["eta_A"] = parse_rates(eta_A, "--eta-A") if eta_A else None
+        overrides["eta_B"] = parse_rates(eta_B, "--eta-B") if eta_B else None
+        overrides["rates"] = parse_rates(args.lr) if args.lr is not None else None
         scaling = getattr(args, "lr_scaling", None)
-        scaling = parse_scaling(scaling) if scaling is not None else preset.rate_scaling
-        if scaling is None or float(parse_scaling(str(scaling))) == 0:
-            config = SweepConfig.equal_rates(rates=rates, **fields)
-        else:
-            config = SweepConfig.scaled_rates(
-                rates=rates, scaling=parse_scaling(str(scaling)), **fields
-            )
-    return config, preset
-
-
-def _nested(array):
-    return tuple(_nested(a) for a in array) if getattr(array, "ndim", 0) else float(array)
+        overrides["rate_scaling"] = parse_scaling(scaling) if scaling is not None else None
+    return sweep_config(args.command, getattr(args, "preset", None), **overrides)
 
 
 def _analysis_settings(args, preset) -> dict:

@@ -32,9 +32,9 @@ from toymodels.core import _data, _models
 from toymodels.core._errors import UsageError
 from toymodels.core._instrument import layer_metrics, linear_metrics
 from toymodels.core._optim import OPTIMIZERS, lora_optimizer
+from toymodels.core._vocab import MODELS, canonical_init, canonical_model
 from toymodels.core.kernels import _fastpath
 
-MODELS = ("teacher-student", "lora-mlp", "linear")
 LAYER_METRICS = (
     "train_loss",
     "test_loss",
@@ -50,9 +50,6 @@ LAYER_METRICS = (
     "norm_Z_B",
 )
 LINEAR_METRICS = ("train_loss", "b", "aTx", "f", "delta1", "delta2", "delta3")
-# The optimizer each paper trains its toy model with.
-PAPER_OPTIMIZER = {"teacher-student": "adamw", "lora-mlp": "sgd", "linear": "sgd"}
-INIT_ALIASES = {"Init[A]": "A", "Init[1]": "A", "1": "A", "Init[B]": "B", "Init[2]": "B", "2": "B"}
 
 
 def _is_int(value) -> bool:
@@ -104,14 +101,10 @@ class TrainConfig:
     host_kernel: bool = True
 
     def __post_init__(self):
-        if self.model not in MODELS:
-            raise UsageError(f"unknown model {self.model!r}; expected one of {', '.join(MODELS)}")
-        init = INIT_ALIASES.get(str(self.init), self.init)
-        if init not in _models.INITS:
-            raise UsageError(f"unknown init {self.init!r}; expected A, B, AB, Init[A] or Init[B]")
-        object.__setattr__(self, "init", init)
+        canonical_model(self.model)
+        object.__setattr__(self, "init", canonical_init(self.init))
         if self.optimizer is None:
-            object.__setattr__(self, "optimizer", PAPER_OPTIMIZER[self.model])
+            object.__setattr__(self, "optimizer", MODELS[self.model].paper_optimizer)
         if self.optimizer not in OPTIMIZERS:
             raise UsageError(
                 f"unknown optimizer {self.optimizer!r}; expected one of {', '.join(OPTIMIZERS)}"

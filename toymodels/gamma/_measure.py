@@ -18,15 +18,12 @@ from typing import NamedTuple
 import numpy as np
 
 import theory
-from toymodels.core._errors import UsageError
+from toymodels.core import MODELS, UsageError, canonical_init
 from toymodels.gamma._report import CoordCheckReport, WidthMeasurement, compare
 
-#: toy model → (theory model that predicts it, optimizer it is trained with for the check).
-MODELS = {
-    "teacher-student": ("adam", "adam"),
-    "lora-mlp": ("adam", "adam"),
-    "linear": ("gd-linear", "sgd"),
-}
+#: toy model → the optimizer it is trained with for the check (Adam without weight decay where its
+#: paper uses AdamW: the γ-calculus models Adam); its theory model is ``core.MODELS[model]``.
+CHECK_OPTIMIZER = {"teacher-student": "adam", "lora-mlp": "adam", "linear": "sgd"}
 
 #: The quantities compared, per theory model (names of docs/architecture.md).
 QUANTITIES = {
@@ -59,15 +56,18 @@ DEFAULTS = {
 
 
 def normalize_init(init) -> str:
-    """``"Init[1]"`` → ``"A"`` (theory's aliases); :class:`UsageError` for any other init.
+    """``"Init[1]"`` → ``"A"`` (:func:`toymodels.core.canonical_init`); :class:`UsageError` for
+    ``AB`` or any other init: the check needs a theory prediction.
 
     >>> normalize_init("Init[2]")
     'B'
     """
-    try:
-        return theory.canonical_init(init)
-    except theory.ExponentError as error:
-        raise UsageError(f"{error} (the empirical-γ check needs a theory prediction)") from None
+    canonical = canonical_init(init)
+    if canonical not in theory.INITS:
+        raise UsageError(
+            f"unknown init {init!r} for the empirical-γ check: it needs a theory prediction (A, B)"
+        )
+    return canonical
 
 
 def rate_exponent(value) -> Fraction:
@@ -103,7 +103,7 @@ def measure(
 
     from toymodels.core._train import TrainConfig, train_grid
 
-    optimizer = MODELS[model][1]
+    optimizer = CHECK_OPTIMIZER[model]
     per_width = {q: [] for q in quantities}
     for width in tqdm(widths, desc="coordcheck widths", unit="width", disable=not progress):
         config = TrainConfig(
@@ -181,7 +181,7 @@ def coordcheck(
     if not (math.isfinite(tolerance) and tolerance >= 0):
         raise UsageError(f"tolerance must be a number >= 0, got {tolerance}")
 
-    theory_model = MODELS[model][0]
+    theory_model = MODELS[model].theory_model
     prediction = theory.predict(theory_model, init, eta_A=eta_A, eta_B=eta_B, steps=steps)
     quantities = QUANTITIES[theory_model]
     measurement = measure(
@@ -207,7 +207,7 @@ def coordcheck(
     setting = {
         "model": model,
         "theory_model": theory_model,
-        "optimizer": MODELS[model][1],
+        "optimizer": CHECK_OPTIMIZER[model],
         "init": init,
         "eta_A_exponent": theory.format_exponent(eta_A),
         "eta_B_exponent": theory.format_exponent(eta_B),

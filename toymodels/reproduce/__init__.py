@@ -7,7 +7,7 @@ Without results, every claim is ``no data``, never a guess:
 | E2(a) | for n >= 2^9 the optimal rate ... | needs the figure2 results | no data |
 """
 
-from toymodels.cli._figures import PHASE_MODELS, phase_diagrams
+from toymodels.core import INIT_LABELS
 from toymodels.reproduce._claims import (
     CLAIMS_E1,
     CLAIMS_E2,
@@ -21,9 +21,12 @@ from toymodels.reproduce._claims import (
     check_loraplus,
     claims_table,
 )
-from toymodels.reproduce._figure_data import optimal_rates, provenance
+from toymodels.reproduce._figure_data import figure2_optimum, provenance
 from toymodels.reproduce._figures import (
-    INIT_LABELS,
+    FIGURE_STEMS,
+    PHASE_MODELS,
+    make_figures,
+    phase_diagrams,
     plot_feature_norms,
     plot_loss_curves,
     plot_optimal_rates,
@@ -47,6 +50,7 @@ from toymodels.reproduce._workflow import (
 __all__ = [
     "CLAIMS_E1",
     "CLAIMS_E2",
+    "FIGURE_STEMS",
     "GAMMA_SETTINGS",
     "INIT_LABELS",
     "NOT",
@@ -62,9 +66,10 @@ __all__ = [
     "describe",
     "empirical_gamma",
     "exponent_table",
+    "figure2_optimum",
     "figures_dir",
     "gamma_summary",
-    "optimal_rates",
+    "make_figures",
     "phase_diagrams",
     "plot_feature_norms",
     "plot_loss_curves",

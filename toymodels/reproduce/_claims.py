@@ -1,4 +1,4 @@
-"""The papers' claims, checked by code against a results store (theory-notes §5, E1 and E2).
+"""The papers' claims, checked by code against a results store (docs/reproduction.md, E1 and E2).
 
 Each check reads the numbers from our data, compares them with the paper's statement under a rule
 fixed here in advance (thresholds below), and returns a :class:`ClaimCheck` with the numbers and a
@@ -256,7 +256,7 @@ def check_init_paper(
 
     ``loss`` picks the optimal rate in the Figure-2 store (seed mean at the last step).
     """
-    opt = data.optimal_rates(figure2, loss) if figure2 is not None else None
+    opt = data.figure2_optimum(figure2, loss) if figure2 is not None else None
     return (
         _claim_a(opt) if opt is not None else _no_data("E2(a)", CLAIMS_E2, "figure2"),
         _claim_b(opt) if opt is not None else _no_data("E2(b)", CLAIMS_E2, "figure2"),
@@ -406,7 +406,7 @@ def check_claims(
     figure3: xr.Dataset | None = None,
     heatmap: xr.Dataset | None = None,
 ) -> tuple[ClaimCheck, ...]:
-    """Every claim of theory-notes §5: E2 (a)-(e), then the LoRA+ E1 claims."""
+    """Every claim of docs/reproduction.md: E2 (a)-(e), then the LoRA+ E1 claims."""
     return check_init_paper(figure2, figure3) + check_loraplus(heatmap)
 
 

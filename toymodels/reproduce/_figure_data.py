@@ -86,10 +86,11 @@ class Optimum(NamedTuple):
     max_stable: xr.DataArray
 
 
-def optimal_rates(
+def figure2_optimum(
     results: xr.Dataset, loss: str = "train_loss", step: int | None = None
 ) -> Optimum:
-    """The optimal equal learning rate per ``init × width`` of a Figure-2 sweep (η = η_A = η_B)."""
+    """The optimal equal learning rate per ``init × width`` of a Figure-2 sweep (η = η_A = η_B):
+    :func:`toymodels.sweeps.optimal_rates` with the figure's window and tolerance, as arrays."""
     require(results, loss)
     opt = analysis.optimal_rates(
         results, loss, step, window=analysis_window(results), tolerance=NEAR_BEST

@@ -26,11 +26,13 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 import theory
+from theory._phase import plot_phase_diagram
 from theory.style import INIT_COLORS, OKABE_ITO, REFERENCE_STYLES
-from toymodels.core._fit import fit_power_law
+from toymodels.core import INIT_LABELS, MODELS, fit_power_law
 from toymodels.reproduce import _figure_data as data
 
-INIT_LABELS = {"A": "Init[A]", "B": "Init[B]", "AB": "A, B random"}
+#: The theory model of the Init paper's teacher-student model, whose optimal rates Figure 2 shows.
+ADAM_LAYER = MODELS["teacher-student"].theory_model
 #: The best pair and the best equal pair (and the η_A = η_B line) in LoRA+ Figure 2.
 BEST_COLOR, EQUAL_COLOR = OKABE_ITO[0], OKABE_ITO[1]
 SEED_STYLES = ("-", "--", ":", "-.")
@@ -56,11 +58,6 @@ def _width_axis(ax, widths) -> None:
     ax.set_xlabel("width $n$ (LoRA layer fan-in, log scale)")
 
 
-def predicted_rate_exponent(init: str):
-    """The theory's exponent c of η* = Θ(n^c) for the Adam layer (the teacher-student model)."""
-    return theory.predicted_rate_exponent("adam", init)
-
-
 def plot_optimal_rates(results: xr.Dataset, *, loss: str = "train_loss") -> Figure:
     """Initialization paper, Figure 2: optimal learning rate against width, both inits.
 
@@ -70,7 +67,7 @@ def plot_optimal_rates(results: xr.Dataset, *, loss: str = "train_loss") -> Figu
     C₂n⁻¹ᐟ², their constants fitted (slope fixed) through Init[B]'s and Init[A]'s points
     respectively.
     """
-    opt = data.optimal_rates(results, loss)
+    opt = data.figure2_optimum(results, loss)
     widths = opt.eta.width.values
     fig, ax = plt.subplots(figsize=(6.4, 4.6), layout="constrained")
     for init in opt.eta.init.values:
@@ -92,7 +89,8 @@ def plot_optimal_rates(results: xr.Dataset, *, loss: str = "train_loss") -> Figu
             label += (
                 f": $\\eta^* \\propto n^{{{fit.exponent:.2f}}}$ [{fit.ci[0]:.2f}, {fit.ci[1]:.2f}]"
             )
-            label += f" (theory $n^{{{predicted_rate_exponent(init)}}}$)"
+            predicted = theory.predicted_rate_exponent(ADAM_LAYER, init)
+            label += f" (theory $n^{{{predicted}}}$)"
         ax.plot(widths[ok], eta[ok], "-", color=color, lw=1.6, label=label)
         edge = opt.at_grid_edge.sel(init=init).values & ok
         ax.plot(widths[ok & ~edge], eta[ok & ~edge], "o", color=color, ms=6)
@@ -310,3 +308,46 @@ def save_figure(fig: Figure, stem: str | Path, *, close: bool = True) -> tuple[P
     if close:
         plt.close(fig)
     return paths
+
+
+# --- All figures at once ---------------------------------------------------------------------
+
+#: Output file stems, by figure. The stems are the names under figures/ and in docs/reproduction.md.
+FIGURE_STEMS = {
+    "figure2": ("init_fig2_optimal_lr",),
+    "figure3": ("init_fig3_feature_norms",),
+    "heatmap": ("loraplus_fig2_heatmaps", "loraplus_fig2_curves"),
+}
+#: Theory models whose phase diagrams (``theory``'s, both inits) are drawn beside the data figures.
+PHASE_MODELS = ("adam", "gd-linear")
+
+
+def phase_diagrams(out: Path) -> list[Path]:
+    """The calculator's phase diagrams (``theory``), PNG and PDF, one file pair per model."""
+    out.mkdir(parents=True, exist_ok=True)
+    return [
+        plot_phase_diagram(model, out / f"phase_{model.replace('-', '_')}.{ext}")
+        for model in PHASE_MODELS
+        for ext in ("png", "pdf")
+    ]
+
+
+def make_figures(stores: dict, out: Path, *, phase: bool = False) -> list[Path]:
+    """Draw every figure the given stores allow (and the phase diagrams with ``phase``).
+
+    Returns the files written (PNG, PDF pairs).
+    """
+    draw = {
+        "init_fig2_optimal_lr": lambda: plot_optimal_rates(stores["figure2"]),
+        "init_fig3_feature_norms": lambda: plot_feature_norms(stores["figure3"]),
+        "loraplus_fig2_heatmaps": lambda: plot_rate_heatmaps(stores["heatmap"]),
+        "loraplus_fig2_curves": lambda: plot_loss_curves(stores["heatmap"]),
+    }
+    written: list[Path] = []
+    for store in FIGURE_STEMS:
+        if store in stores:
+            for stem in FIGURE_STEMS[store]:
+                written.extend(save_figure(draw[stem](), out / stem))
+    if phase:
+        written.extend(phase_diagrams(out))
+    return written

@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 
 import theory
+from toymodels.core import MODELS
+from toymodels.sweeps import load_results, render, run_sweep, summarize, sweep_config
 
 
 def quick_mode() -> bool:
@@ -58,32 +60,38 @@ def sweep(
     *,
     folder: Path | None = None,
     quiet: bool = True,
+    **overrides,
 ):
-    """Run (or resume) ``lora-sweep EXPERIMENT --preset P`` into :func:`results_dir`; load it.
+    """Run (or resume) the sweep ``experiment`` of preset ``preset_name`` (default
+    :func:`preset`) into :func:`results_dir`, print its summary as ``lora-sweep`` does, and load
+    it. ``overrides`` go to
+    :func:`toymodels.sweeps.sweep_config` (e.g. ``steps=30``).
 
     Finished cells are skipped, so on finished results this only loads the file.
-    ``LORA_SWEEP_FLAGS_FIGURE2`` (``_FIGURE3``, ``_HEATMAP``), e.g. ``"--steps 30"``, is appended
-    to that sweep's command line: the notebook test uses it to keep CI fast. The sweep refuses to
-    mix such a run into an existing file of another configuration. ``LORA_LOAD_ONLY=1`` loads the
-    file as it is (partial results included) and trains nothing.
+    ``LORA_SWEEP_STEPS`` (e.g. ``30``) overrides the steps of every sweep: the notebook test uses
+    it to keep CI fast. The sweep refuses to mix such a run into an existing file of another
+    configuration. ``LORA_LOAD_ONLY=1`` loads the file as it is (partial results included) and
+    trains nothing.
     """
-    from toymodels import cli
-    from toymodels.cli._figures import load_store
-
     preset_name = preset_name or preset()
     folder = Path(folder) if folder is not None else results_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{experiment}.nc"
     if os.environ.get("LORA_LOAD_ONLY", "") not in ("", "0"):
-        return load_store(path)
-    argv = [experiment, "--preset", preset_name, "--out", str(path)]
+        return load_results(path)
     if experiment == "figure3":
-        argv += ["--from-results", str(folder / "figure2.nc")]
-    argv += os.environ.get(f"LORA_SWEEP_FLAGS_{experiment.upper()}", "").split()
-    code = cli.main([*argv, *(["--quiet"] if quiet else [])])
-    if code != 0:
-        raise RuntimeError(f"`lora-sweep {' '.join(argv)}` exited with code {code}")
-    return load_store(path)
+        overrides.setdefault("optimal_from", folder / "figure2.nc")
+    if os.environ.get("LORA_SWEEP_STEPS"):
+        overrides.setdefault("steps", int(os.environ["LORA_SWEEP_STEPS"]))
+    config, settings = sweep_config(experiment, preset_name, **overrides)
+    run_sweep(config, path, quiet=quiet)
+    results = load_results(path)
+    # The summary `lora-sweep` prints; at the last step when the steps are overridden.
+    steps = (None,) if "steps" in overrides else settings.summary_steps
+    summary = summarize(results, metric=settings.metric, window=settings.window, steps=steps)
+    summary["results"] = str(path)
+    print(render(summary))
+    return results
 
 
 def describe(results) -> str:
@@ -105,9 +113,9 @@ def exponent_table(figure2, *, loss: str = "train_loss") -> str:
 
     from toymodels.core._fit import fit_power_law
     from toymodels.reproduce._claims import LARGE_WIDTH
-    from toymodels.reproduce._figure_data import optimal_rates
+    from toymodels.reproduce._figure_data import figure2_optimum
 
-    opt = optimal_rates(figure2, loss)
+    opt = figure2_optimum(figure2, loss)
     widths = opt.eta.width.values
     rows = [
         "| init | fitted exponent (all widths) | fitted exponent (n >= 2^9) | theory |",
@@ -125,7 +133,8 @@ def exponent_table(figure2, *, loss: str = "train_loss") -> str:
             cells.append(
                 f"{fit.exponent:.3f} [{fit.ci[0]:.2f}, {fit.ci[1]:.2f}] ({fit.n_points} widths)"
             )
-        predicted = theory.format_exponent(theory.predicted_rate_exponent("adam", init))
+        theory_model = MODELS["teacher-student"].theory_model
+        predicted = theory.format_exponent(theory.predicted_rate_exponent(theory_model, init))
         rows.append(f"| Init[{init}] | {cells[0]} | {cells[1]} | {predicted} |")
     return "\n".join(rows)
 

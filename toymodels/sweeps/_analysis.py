@@ -19,16 +19,11 @@ Conventions, shared by every function here:
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
 import xarray as xr
 
 from toymodels.core._fit import PowerLawFit, fit_power_law
 from toymodels.sweeps._store import NOT_DIVERGED, NOT_RUN
-
-#: Which theory model predicts which toy model's rates (docs/architecture.md, "Models").
-THEORY_MODEL = {"teacher-student": "adam", "lora-mlp": "adam", "linear": "gd-linear"}
 
 
 def _step_index(ds: xr.Dataset, step: int | None) -> int:
@@ -176,29 +171,3 @@ def fit_rate_exponent(optimal: xr.Dataset, *, rate: str = "eta_A") -> dict[str, 
         widths = optimal["width"].values[keep]
         fits[str(init)] = fit_power_law(widths, rates.values[keep]) if len(widths) >= 2 else None
     return fits
-
-
-def predicted_rate_exponent(model: str, init: str) -> Fraction | None:
-    """The theory's exponent c of η* = Θ(n^c) for a toy model and init (None: no prediction).
-
-    None for ``AB`` (no theory), an unknown model, or when the ``theory`` package cannot answer.
-    """
-    theory_model = THEORY_MODEL.get(model)
-    if theory_model is None or init not in ("A", "B"):
-        return None
-    try:
-        import theory
-
-        return theory.predicted_rate_exponent(theory_model, init)
-    except (ImportError, AttributeError, ValueError, NotImplementedError):
-        return None
-
-
-def format_exponent(exponent) -> str:
-    """An exact exponent as the project writes it (``"-1/2"``, ``"-1"``)."""
-    try:
-        import theory
-
-        return theory.format_exponent(exponent)
-    except (ImportError, AttributeError):
-        return str(exponent)

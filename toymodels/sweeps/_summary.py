@@ -18,10 +18,21 @@ import math
 import numpy as np
 import xarray as xr
 
+import theory
+from toymodels.core import INIT_LABELS, MODELS
 from toymodels.sweeps import _analysis as analysis
 from toymodels.sweeps._store import completed_cells, stored_config
 
-INIT_LABEL = {"A": "Init[A]", "B": "Init[B]", "AB": "AB"}
+
+def _predicted_rate_exponent(model: str, init: str):
+    """``theory.predicted_rate_exponent`` of the toy model's theory model; None where the theory
+    predicts no single rate (``AB``, or no single exponent learns features)."""
+    if init not in theory.INITS or model not in MODELS:
+        return None
+    try:
+        return theory.predicted_rate_exponent(MODELS[model].theory_model, init)
+    except theory.ExponentError:
+        return None
 
 
 def _number(value) -> float | None:
@@ -81,8 +92,8 @@ def _equal_rates(ds, model, metric, window, step) -> dict:
                 "n_widths": fit.n_points,
             }
         )
-        exponent = analysis.predicted_rate_exponent(model, init)
-        predicted[init] = None if exponent is None else analysis.format_exponent(exponent)
+        exponent = _predicted_rate_exponent(model, init)
+        predicted[init] = None if exponent is None else theory.format_exponent(exponent)
     band = {
         init: {
             width: (
@@ -202,7 +213,7 @@ def _render_equal_rates(s: dict) -> list[str]:
                 loss_text = _fmt(loss, ".3e", "diverged")
             edge = "  (at grid edge)" if int(width) in s["at_edge"][init] else ""
             lines.append(
-                f"{INIT_LABEL.get(init, init):<8} {width:>6} {_fmt(rate, '.3e'):>9} "
+                f"{INIT_LABELS.get(init, init):<8} {width:>6} {_fmt(rate, '.3e'):>9} "
                 f"{'—' if band is None else f'[{band[0]:.2e}, {band[1]:.2e}]':>21} "
                 f"{loss_text:>10} {_fmt(s['max_stable_lr'][init][width], '.3e'):>15}{edge}"
             )
@@ -211,13 +222,13 @@ def _render_equal_rates(s: dict) -> list[str]:
         theory = s["predicted_exponent"].get(init) or "no prediction"
         if fit is None:
             lines.append(
-                f"  {INIT_LABEL.get(init, init):<8} k = —  (fewer than two widths)  "
+                f"  {INIT_LABELS.get(init, init):<8} k = —  (fewer than two widths)  "
                 f" theory: {theory}"
             )
             continue
         low, high = (f"{b:+.2f}" if isinstance(b, float) else b for b in fit["ci"])
         lines.append(
-            f"  {INIT_LABEL.get(init, init):<8} k = {fit['value']:+.2f}  [{low}, {high}]  "
+            f"  {INIT_LABELS.get(init, init):<8} k = {fit['value']:+.2f}  [{low}, {high}]  "
             f" theory: {theory}"
         )
     if any(s["at_edge"].values()):
@@ -237,7 +248,7 @@ def _render_figure3(s: dict) -> list[str]:
                 for name in ("train_loss", "norm_Z_A", "norm_Z_B")
             ]
             lines.append(
-                f"{INIT_LABEL.get(init, init):<8} {width:>6} {_fmt(rate, '.3e'):>10} "
+                f"{INIT_LABELS.get(init, init):<8} {width:>6} {_fmt(rate, '.3e'):>10} "
                 + " ".join(f"{_fmt(v, '.3e', 'diverged'):>10}" for v in cells)
             )
     return lines
