@@ -24,10 +24,9 @@ def _section(title: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     import theory
-    from toymodels.core._errors import UsageError
+    from toymodels.core import UsageError
     from toymodels.reproduce import _workflow as reproduce
-    from toymodels.reproduce import make_figures
-    from toymodels.reproduce._claims import check_claims, claims_table
+    from toymodels.reproduce import check_claims, claims_table, make_figures
 
     start = time.perf_counter()
     out = Path(os.environ.get("LORA_DEMO_OUT", "demo-output"))

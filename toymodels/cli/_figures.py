@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from toymodels.core._errors import UsageError
+from toymodels.core import UsageError
 
 #: The results stores this command reads, one flag each (the figures are
 #: ``toymodels.reproduce.FIGURE_STEMS``).

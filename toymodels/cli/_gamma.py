@@ -85,7 +85,7 @@ def add_parser(subparsers) -> None:
 
 
 def _rates(args) -> tuple[str, str]:
-    from toymodels.core._errors import UsageError
+    from toymodels.core import UsageError
 
     pair = (args.eta_A_exponent, args.eta_B_exponent)
     if args.eta_exponent is not None:
@@ -102,7 +102,7 @@ def _rates(args) -> tuple[str, str]:
 def _check_plot_path(path: str) -> None:
     from pathlib import Path
 
-    from toymodels.core._errors import UsageError
+    from toymodels.core import UsageError
 
     target = Path(path)
     if target.suffix.lower() not in {".png", ".pdf", ".svg"}:
@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not (args.quiet or args.json),
     )
     if args.plot is not None:
-        from toymodels.gamma._plot import plot_coordcheck
+        from toymodels.gamma import plot_coordcheck
 
         plot_coordcheck(report, args.plot)
     if args.json:

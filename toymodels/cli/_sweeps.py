@@ -305,7 +305,7 @@ def _raise_interrupt(signum, frame):
 
 def run(args) -> int:
     if args.command == "summary":
-        from toymodels.sweeps._store import load_results, stored_config
+        from toymodels.sweeps import load_results, stored_config
 
         ds = load_results(args.path)
         experiment = stored_config(ds).get("experiment", "run")
@@ -322,7 +322,7 @@ def run(args) -> int:
     config, preset = build_config(args)
     settings = _analysis_settings(args, preset)
     out = args.out or DEFAULT_OUT_DIR / f"{config.experiment}-{config.preset or 'custom'}.nc"
-    from toymodels.sweeps._run import run_sweep
+    from toymodels.sweeps import run_sweep
 
     # SIGTERM (e.g. from a job scheduler) ends the sweep like Ctrl-C: the temporary file is removed.
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)

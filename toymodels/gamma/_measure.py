@@ -101,7 +101,7 @@ def measure(
     """
     from tqdm.auto import tqdm
 
-    from toymodels.core._train import TrainConfig, train_grid
+    from toymodels.core import TrainConfig, train_grid
 
     optimizer = CHECK_OPTIMIZER[model]
     per_width = {q: [] for q in quantities}

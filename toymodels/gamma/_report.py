@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 import theory
-from toymodels.core._fit import fit_power_law
+from toymodels.core import fit_power_law
 
 #: Notes explaining a cell that has no fitted slope.
 NOTE_ZERO = "exactly zero"

@@ -16,7 +16,7 @@ from types import MappingProxyType
 import numpy as np
 import xarray as xr
 
-from toymodels.core._fit import fit_power_law
+from toymodels.core import fit_power_law
 from toymodels.reproduce import _figure_data as data
 
 REPRODUCED, PARTLY, NOT, NO_DATA = "reproduced", "partly", "not reproduced", "no data"

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 import xarray as xr
 
-from toymodels.core._errors import UsageError
+from toymodels.core import UsageError
 from toymodels.sweeps import _analysis as analysis
 
 #: Relative tolerance of the "within 1% of the best loss" markers (LoRA+ Figure 2).
@@ -49,7 +49,7 @@ def rates(results: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
 
 def analysis_window(results: xr.Dataset) -> int:
     """The loss window of the preset that wrote ``results`` (1 for a custom or unknown sweep)."""
-    from toymodels.sweeps._presets import get_preset
+    from toymodels.sweeps import get_preset
 
     config = attrs_json(results, "config")
     try:

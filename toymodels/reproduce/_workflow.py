@@ -111,7 +111,7 @@ def exponent_table(figure2, *, loss: str = "train_loss") -> str:
     """Fitted exponent of η*(n) per init (all widths; n >= 2^9) beside the theory's (Markdown)."""
     import numpy as np
 
-    from toymodels.core._fit import fit_power_law
+    from toymodels.core import fit_power_law
     from toymodels.reproduce._claims import LARGE_WIDTH
     from toymodels.reproduce._figure_data import figure2_optimum
 
@@ -164,8 +164,7 @@ def empirical_gamma(out: Path | None = None, settings=GAMMA_SETTINGS) -> list:
     Returns the coordcheck reports (``.format_table()``, ``.passed``). Quick mode uses
     :data:`QUICK_GAMMA_WIDTHS`, the full mode the check's default widths 2^7..2^13.
     """
-    from toymodels.gamma._measure import DEFAULT_WIDTHS, coordcheck
-    from toymodels.gamma._plot import plot_coordcheck
+    from toymodels.gamma import DEFAULT_WIDTHS, coordcheck, plot_coordcheck
 
     widths = QUICK_GAMMA_WIDTHS if quick_mode() else DEFAULT_WIDTHS
     reports = []

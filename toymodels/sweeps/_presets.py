@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from toymodels.core._errors import UsageError
+from toymodels.core import UsageError
 
 PRESETS = ("paper", "quick")
 

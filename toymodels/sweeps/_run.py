@@ -58,14 +58,14 @@ def runs_per_call(config: SweepConfig, width: int) -> int | None:
 
 def default_trainer() -> Callable:
     """The project's ``train_grid`` (imported lazily: JAX starts only when a sweep trains)."""
-    from toymodels.core._train import train_grid
+    from toymodels.core import train_grid
 
     return train_grid
 
 
 def make_train_config(config: SweepConfig, init: str, width: int):
     """The ``TrainConfig`` of one cell."""
-    from toymodels.core._train import TrainConfig
+    from toymodels.core import TrainConfig
 
     try:
         return TrainConfig(model=config.model, width=width, init=init, **config.train)

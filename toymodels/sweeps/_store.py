@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from toymodels.core._errors import UsageError
+from toymodels.core import UsageError
 
 #: ``diverged_step`` of a run that did not diverge, and of a cell that has not run yet.
 NOT_DIVERGED = -1
