@@ -24,7 +24,12 @@ pytestmark = pytest.mark.slow
 def teacher_student_report():
     # Init[B] at η = n^(-1) (Init Thm 2): Z_A, B, Z_B = Θ(1), B undertrained (δ² = Θ(n^-1)).
     return coordcheck(
-        "teacher-student", "B", eta_A="-1", eta_B="-1", widths=(64, 128, 256), seeds=2
+        "teacher-student",
+        "B",
+        eta_A_exponent="-1",
+        eta_B_exponent="-1",
+        widths=(64, 128, 256),
+        seeds=2,
     )
 
 

@@ -131,8 +131,8 @@ def run(args: argparse.Namespace) -> int:
     report = cc.coordcheck(
         args.model,
         args.init,
-        eta_A=eta_A,
-        eta_B=eta_B,
+        eta_A_exponent=eta_A,
+        eta_B_exponent=eta_B,
         eta0=args.eta0,
         widths=cc.DEFAULT_WIDTHS if args.widths is None else args.widths,
         steps=cc.DEFAULT_STEPS if args.steps is None else args.steps,

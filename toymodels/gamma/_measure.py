@@ -85,8 +85,8 @@ def measure(
     model: str,
     init: str,
     *,
-    eta_A: Fraction,
-    eta_B: Fraction,
+    eta_A_exponent: Fraction,
+    eta_B_exponent: Fraction,
     eta0: float,
     widths: Sequence[int],
     steps: int,
@@ -109,8 +109,8 @@ def measure(
         config = TrainConfig(
             model=model, width=width, init=init, optimizer=optimizer, steps=steps, n_train=n_train
         )
-        lr_A = np.array([eta0 * width ** float(eta_A)])
-        lr_B = np.array([eta0 * width ** float(eta_B)])
+        lr_A = np.array([eta0 * width ** float(eta_A_exponent)])
+        lr_B = np.array([eta0 * width ** float(eta_B_exponent)])
         result = train_grid(config, lr_A, lr_B, np.asarray(seeds))
         for q in quantities:
             per_width[q].append(np.asarray(result.metrics[q])[0])  # [S, T + 1]
@@ -125,8 +125,8 @@ def coordcheck(
     model: str,
     init: str,
     *,
-    eta_A,
-    eta_B,
+    eta_A_exponent,
+    eta_B_exponent,
     eta0: float | None = None,
     widths: Sequence[int] = DEFAULT_WIDTHS,
     steps: int = DEFAULT_STEPS,
@@ -141,7 +141,8 @@ def coordcheck(
       model: ``"teacher-student"``, ``"lora-mlp"`` (Adam; theory model ``adam``) or ``"linear"``
         (gradient descent; theory model ``gd-linear``).
       init: ``"A"`` or ``"B"`` (aliases ``Init[1]``, ``Init[2]``, ...).
-      eta_A, eta_B: exact rate exponents c_A, c_B (``"-1/2"``, ``Fraction(-1, 2)``); η = η₀·n^c.
+      eta_A_exponent, eta_B_exponent: exact rate exponents c_A, c_B (``"-1/2"``,
+        ``Fraction(-1, 2)``); the rates are η = η₀·n^c.
       eta0: the prefactor η₀ > 0 (default: the model's in :data:`DEFAULTS`).
       widths: at least two distinct widths n ≥ 1.
       steps: T ≥ 1 updates; steps t = 1..T are compared.
@@ -158,7 +159,7 @@ def coordcheck(
             f"expected one of {', '.join(MODELS)}"
         )
     init = normalize_init(init)
-    eta_A, eta_B = rate_exponent(eta_A), rate_exponent(eta_B)
+    eta_A_exponent, eta_B_exponent = rate_exponent(eta_A_exponent), rate_exponent(eta_B_exponent)
     defaults = DEFAULTS[model]
     eta0 = defaults.eta0 if eta0 is None else float(eta0)
     if not (math.isfinite(eta0) and eta0 > 0):
@@ -182,13 +183,15 @@ def coordcheck(
         raise UsageError(f"tolerance must be a number >= 0, got {tolerance}")
 
     theory_model = MODELS[model].theory_model
-    prediction = theory.predict(theory_model, init, eta_A=eta_A, eta_B=eta_B, steps=steps)
+    prediction = theory.predict(
+        theory_model, init, eta_A=eta_A_exponent, eta_B=eta_B_exponent, steps=steps
+    )
     quantities = QUANTITIES[theory_model]
     measurement = measure(
         model,
         init,
-        eta_A=eta_A,
-        eta_B=eta_B,
+        eta_A_exponent=eta_A_exponent,
+        eta_B_exponent=eta_B_exponent,
         eta0=eta0,
         widths=widths,
         steps=steps,
@@ -209,8 +212,8 @@ def coordcheck(
         "theory_model": theory_model,
         "optimizer": CHECK_OPTIMIZER[model],
         "init": init,
-        "eta_A_exponent": theory.format_exponent(eta_A),
-        "eta_B_exponent": theory.format_exponent(eta_B),
+        "eta_A_exponent": theory.format_exponent(eta_A_exponent),
+        "eta_B_exponent": theory.format_exponent(eta_B_exponent),
         "eta0": eta0,
         "widths": list(widths),
         "seeds": list(seeds),

@@ -169,7 +169,7 @@ def empirical_gamma(out: Path | None = None, settings=GAMMA_SETTINGS) -> list:
     widths = QUICK_GAMMA_WIDTHS if quick_mode() else DEFAULT_WIDTHS
     reports = []
     for model, init, c_A, c_B in settings:
-        report = coordcheck(model, init, eta_A=c_A, eta_B=c_B, widths=widths)
+        report = coordcheck(model, init, eta_A_exponent=c_A, eta_B_exponent=c_B, widths=widths)
         reports.append(report)
         if out is not None:
             Path(out).mkdir(parents=True, exist_ok=True)
