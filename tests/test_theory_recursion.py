@@ -125,11 +125,13 @@ def test_model_regions_agree_with_point_predictions(model, init):
 
 
 def _gd_directly(init: str, eta_a: Fraction, eta_b: Fraction, steps: int):
-    """LoRA+ App. A's recursion for the linear model, written out by hand."""
+    """LoRA+ App. A's recursion for the linear model, written out by hand, with the residual
+    f − y of exponent max(γ[f], 0) in both gradients."""
     b, ax = (NEG_INF, Fraction(0)) if init == "A" else (Fraction(0), NEG_INF)
     out = [(b, ax)]
     for _ in range(steps):
-        b, ax = max(b, eta_b + ax), max(ax, eta_a + b + 1)
+        residual = max(b + ax, Fraction(0))
+        b, ax = max(b, eta_b + ax + residual), max(ax, eta_a + b + 1 + residual)
         out.append((b, ax))
     return out
 
@@ -146,10 +148,24 @@ def test_gd_linear_trajectory_and_growth_match_the_hand_written_recursion(init):
             assert (p.exponents["f"] == GROWING) == grows
 
 
-def test_steady_state_rejects_a_nonlinear_recursion():
-    rec = Recursion("square", (), {"u": 2 * Expr.symbol("u")})
-    with pytest.raises(ValueError, match="max-plus linear"):
+def test_steady_state_rejects_a_fractional_multiplicity():
+    rec = Recursion("root", (), {"u": Fraction(1, 2) * Expr.symbol("u")})
+    with pytest.raises(ValueError, match="positive integer multiplicities"):
         rec.steady_state({"u": 0})
+
+
+@pytest.mark.parametrize(
+    ("start", "expected"), [(-1, None), (0, None), (Fraction(1, 2), "geometric")]
+)
+def test_a_squared_state_grows_geometrically_exactly_when_its_exponent_is_positive(start, expected):
+    rec = Recursion("square", (), {"u": 2 * Expr.symbol("u")})
+    steady = rec.steady_state({"u": start})["u"]
+    assert steady.growth_kind() == expected
+    values = [s.values["u"].constant_value() for s in rec.iterate({"u": start}, 4)]
+    if expected:
+        assert values == [start * 2**t for t in range(5)]
+    else:
+        assert values == [start] * 5 and steady.value == start
 
 
 def test_recursion_rejects_unknown_names():
