@@ -32,14 +32,16 @@ from pathlib import Path
 from types import MappingProxyType
 
 from theory._conditions import Condition
-from theory._exponent import ExponentError, parse_exponent
+from theory._exponent import ExponentError, parse_exponent, shorten
 from theory._parse import parse_expr
 from theory._recursion import Recursion
 
-__all__ = ["MODEL_DIR", "Model", "SpecError", "load_model", "model_from_spec"]
+__all__ = ["EXAMPLE_DIR", "MODEL_DIR", "Model", "SpecError", "load_model", "model_from_spec"]
 
 #: Where the built-in models' spec files live.
 MODEL_DIR = Path(__file__).resolve().parent / "models"
+#: Where the example specs live (an SGD layer, its momentum variant, Adam with the AB init).
+EXAMPLE_DIR = Path(__file__).resolve().parent / "examples"
 _KEYS = {
     "name", "description", "rates", "order", "extends", "inits", "increments", "derived",
     "roles", "conditions", "notes", "display",
@@ -156,11 +158,22 @@ def model_from_spec(spec: Mapping[str, object], *, source: str = "<python>") -> 
             raise
         except ExponentError as err:
             raise fail(where, str(err)) from None
+    for table in ("notes", "display"):
+        for q in tables[table]:
+            if q not in quantities:
+                raise fail(f"{table}.{q}", "not a quantity of the model")
     display = {}
     for q, forms in tables["display"].items():
         pair = _strings(forms, f"display.{q}", fail)
         if len(pair) != 2:
             raise fail(f"display.{q}", "expected [plain, LaTeX], e.g. ['Z_A^{t}', 'Z_A^{{{t}}}']")
+        for form in pair:
+            try:
+                form.format(t=1)
+            except (KeyError, IndexError, ValueError):
+                raise fail(
+                    f"display.{q}", f"{shorten(form)} is no format in t, such as 'Z_A^{{t}}'"
+                ) from None
         display[q] = (pair[0], pair[1])
     return Model(
         name,
