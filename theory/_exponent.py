@@ -115,8 +115,8 @@ _RATIONAL = re.compile(
 def shorten(text: str, limit: int = 40) -> str:
     """``repr(text)``, cut to ``limit`` characters with the full length noted: error messages
     never echo a huge input."""
-    shown = repr(text)
-    if len(shown) <= limit:
+    shown = repr(text[:limit])  # never the repr of a huge string
+    if len(text) <= limit and len(shown) <= limit:
         return shown
     return f"{shown[: limit - 2]}…' ({len(text)} characters)"
 
