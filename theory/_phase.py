@@ -109,12 +109,13 @@ def plot_phase_diagram(
 
     fig = Figure(figsize=(5.2 * len(inits), 5.0), layout="constrained")
     axes = fig.subplots(1, len(inits), squeeze=False)[0]
-    x0, x1, y0, y1 = (float(v) for v in BOX)
+    box = spec.window or BOX
+    x0, x1, y0, y1 = (float(v) for v in box)
     for ax, init in zip(axes, inits, strict=True):
         for regime in phase_regimes(spec, init):
             shapes = [
                 [(float(x), float(y)) for x, y in verts]
-                for verts in regime.region.polygons(BOX, AXES)
+                for verts in regime.region.polygons(box, AXES)
                 if verts
             ]
             if not shapes:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from types import MappingProxyType
 
@@ -44,7 +45,7 @@ MODEL_DIR = Path(__file__).resolve().parent / "models"
 EXAMPLE_DIR = Path(__file__).resolve().parent / "examples"
 _KEYS = {
     "name", "description", "rates", "order", "extends", "inits", "increments", "derived",
-    "roles", "conditions", "notes", "display",
+    "roles", "conditions", "notes", "display", "window",
 }  # fmt: skip
 _TABLES = ("inits", "increments", "derived", "roles", "conditions", "notes", "display")
 _MAX_SPEC_BYTES = 1 << 20
@@ -70,6 +71,8 @@ class Model:
     conditions: Mapping[str, Condition] = field(default_factory=dict)
     display: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # quantity → (md, LaTeX)
     source: str = "<python>"
+    #: The phase diagram's window (γ[η_A] from, to, γ[η_B] from, to); None: the papers' (−2, 1)².
+    window: tuple[Fraction, Fraction, Fraction, Fraction] | None = None
 
     @property
     def rates(self) -> tuple[str, ...]:
@@ -186,7 +189,21 @@ def model_from_spec(spec: Mapping[str, object], *, source: str = "<python>") -> 
         MappingProxyType(conditions),
         MappingProxyType(display),
         source,
+        _window(spec.get("window"), fail),
     )
+
+
+def _window(value, fail) -> tuple[Fraction, Fraction, Fraction, Fraction] | None:
+    if value is None:
+        return None
+    texts = _strings(value, "window", fail)
+    try:
+        x0, x1, y0, y1 = (Fraction(parse_exponent(t)) for t in texts)
+    except (ExponentError, TypeError, ValueError):
+        raise fail("window", "expected four rationals: [eta_A from, to, eta_B from, to]") from None
+    if not (x0 < x1 and y0 < y1):
+        raise fail("window", "each range must run from a smaller to a larger exponent")
+    return (x0, x1, y0, y1)
 
 
 def _extended(spec: Mapping[str, object], fail) -> Mapping[str, object]:
