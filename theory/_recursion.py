@@ -218,8 +218,8 @@ class Recursion:
 
     def settling_steps(self, init: Mapping[str, object]) -> int:
         """A number of updates after which every bounded quantity has reached its steady value:
-        the support settles within #states steps, values within #states more (walks longer than
-        the number of nodes contain a cycle, and bounded cycles weigh ≤ 0)."""
+        the support settles within #states steps, values within #states more (the limit is the
+        value of a derivation tree of depth <= #states; see ``theory._steady``)."""
         return 2 * len(self.states) + 1
 
     # -- steady state -------------------------------------------------------------------------
