@@ -46,6 +46,7 @@ __all__ = [
     "canonical_init",
     "canonical_model",
     "condition_regions",
+    "conditions_at_step",
     "resolve_model",
 ]
 
@@ -139,6 +140,22 @@ def condition_regions(
     for name, condition in model.conditions.items():
         out[name] = judge(condition.tree, in_steady, out, every)
     return out
+
+
+def conditions_at_step(
+    model: Model, step: Step, rates: Mapping[str, Expr] | None = None
+) -> dict[str, bool]:
+    """At fixed rates: whether each condition holds at one step, its comparisons judged at that
+    step's exponents (``every_step_from(t0, c)`` is ``c`` from step t0 on, true before)."""
+    at_t = plain_atom({**(rates or {}), **step.values})
+    out: dict[str, Region] = {}
+
+    def every(node, start: int) -> Region:
+        return judge(node, at_t, out, every) if step.t >= start else Region.universe()
+
+    for name, condition in model.conditions.items():
+        out[name] = judge(condition.tree, at_t, out, every)
+    return {name: not where.is_empty() for name, where in out.items()}
 
 
 def _standard(name: str) -> Callable[..., Region]:

@@ -21,7 +21,13 @@ from types import MappingProxyType
 
 from theory._exponent import GROWING, NEG_INF, Exponent, ExponentError
 from theory._expr import Expr
-from theory._models import canonical_condition, canonical_init, condition_regions, resolve_model
+from theory._models import (
+    canonical_condition,
+    canonical_init,
+    condition_regions,
+    conditions_at_step,
+    resolve_model,
+)
 from theory._recursion import Step
 from theory._region import Region
 from theory._spec import Model
@@ -94,14 +100,20 @@ class Prediction:
 
 
 @functools.lru_cache(maxsize=1024)
+def _unrolled(spec: Model, init: str, rates: tuple[tuple[str, Expr], ...], steps: int):
+    """The bound recursion unrolled for ``steps`` updates (conditions and traces share it)."""
+    rec = spec.recursion.bind(dict(rates))
+    return rec, rec.iterate(spec.inits[init], steps)
+
+
+@functools.lru_cache(maxsize=1024)
 def _derive_cached(
     spec: Model, init: str, rates: tuple[tuple[str, Expr], ...], steps: int | None
 ) -> Derivation:
-    rec = spec.recursion.bind(dict(rates))
     start = spec.inits[init]
-    settle = rec.settling_steps(start)
+    settle = spec.recursion.settling_steps(start)
     n_steps = settle if steps is None else steps
-    unrolled = rec.iterate(start, max(n_steps, settle))
+    rec, unrolled = _unrolled(spec, init, rates, max(n_steps, settle))
     steady = rec.steady_state(start)
     conditions = condition_regions(spec, steady, unrolled, dict(rates))
     return Derivation(
@@ -194,20 +206,17 @@ def _holds_from(d: Derivation) -> dict[str, int | None]:
     """At fixed rates: for each condition that holds, the first step from which it holds at every
     step (its comparisons judged at that step's values) and in the steady state."""
     spec = d.spec
-    rec = spec.recursion.bind(dict(d.rates))
-    start = spec.inits[d.init]
-    steps = rec.iterate(start, rec.settling_steps(start))
+    rates = tuple(d.rates.items())
+    settle = spec.recursion.settling_steps(spec.inits[d.init])
+    _, steps = _unrolled(spec, d.init, rates, max(settle, len(d.steps) - 1))
+    at_step = [conditions_at_step(spec, step, dict(d.rates)) for step in steps]
     out: dict[str, int | None] = {}
-    at_step: list[dict[str, Region]] = []
-    for step in steps:
-        frozen = {q: Steady(v, Region.empty()) for q, v in step.values.items()}
-        at_step.append(condition_regions(spec, frozen, steps, dict(d.rates)))
     for name, where in d.conditions.items():
         if where.is_empty():
             out[name] = None
             continue
         first = len(steps)
-        while first > 0 and not at_step[first - 1][name].is_empty():
+        while first > 0 and at_step[first - 1][name]:
             first -= 1
         out[name] = first
     return out
