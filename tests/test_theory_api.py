@@ -12,7 +12,7 @@ import theory
 from theory import NEG_INF, ExponentError, predict, predicted_rate_exponent
 
 ADAM = ("Z_A", "B", "Z_B", "dZ_B", "delta1", "delta2", "delta3")
-GD = ("b", "aTx", "f", "delta1", "delta2", "delta3")
+GD = ("b", "aTx", "f", "residual", "delta1", "delta2", "delta3")
 CONDITION_NAMES = {
     "stable",
     "internally_stable",

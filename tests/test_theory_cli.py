@@ -39,9 +39,30 @@ def test_point_reports_growing_quantities(capsys):
         capsys, "point --model gd-linear --init Init[1] --eta-A 0 --eta-B -0.5 --json"
     )
     assert code == 0
-    exponents = json.loads(out)["exponents"]
-    assert set(exponents) == {"b", "aTx", "f", "delta1", "delta2", "delta3"}
+    payload = json.loads(out)
+    exponents = payload["exponents"]
+    assert set(exponents) == {"b", "aTx", "f", "residual", "delta1", "delta2", "delta3"}
     assert set(exponents.values()) == {"growing"}
+    assert payload["growth"] == dict.fromkeys(exponents, "geometric")
+
+
+def test_point_reports_geometric_growth_with_the_first_exponents(capsys):
+    """The issue's case: Init[B], GD, c = −1/2: γ[f_t] = 3^{t−1}/2 (the residual multiplies)."""
+    code, out, _ = run(capsys, "point --model gd-linear --init B --eta -1/2 --json")
+    assert code == 0
+    payload = json.loads(out)
+    assert payload["exponents"]["f"] == "growing"
+    assert payload["growth"]["f"] == "geometric"
+    assert payload["first_steps"]["f"][:5] == ["-inf", "1/2", "3/2", "9/2", "27/2"]
+
+
+def test_point_json_carries_both_readings_of_efficiency(capsys):
+    code, out, _ = run(capsys, "point --model adam --init A --eta -1/2 --json")
+    payload = json.loads(out)
+    assert code == 0 and payload["conditions"]["efficient"] is True
+    assert payload["conditions"]["efficient_every_step"] is False
+    assert payload["holds_from_step"]["efficient"] == 3  # δ²_2 = Θ(n^{-1/2})
+    assert payload["growth"] == {}
 
 
 def test_point_human_readable(capsys):

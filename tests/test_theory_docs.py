@@ -64,3 +64,21 @@ def test_derive_excerpt_is_real_output(capsys):
     for line in excerpt.splitlines():
         if line and line != "...":
             assert line in out, line
+
+
+def test_model_walkthrough_transcript_is_real_output(capsys, tmp_path, monkeypatch):
+    """§10's shell walkthrough of the SGD spec: each command's shown lines are in its output."""
+    block = next(b for b in blocks("text") if b.startswith("$ lora-gamma region --model theory/"))
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    commands: list[tuple[str, list[str]]] = []
+    for line in block.splitlines():
+        if line.startswith("$ lora-gamma "):
+            commands.append((line.removeprefix("$ lora-gamma "), []))
+        elif line and line != "...":
+            commands[-1][1].append(line)
+    for command, shown in commands:
+        argv = shlex.split(command.replace("sgd-phase.png", str(tmp_path / "sgd-phase.png")))
+        assert main(argv) == 0, command
+        out = capsys.readouterr().out.replace(str(tmp_path / "sgd-phase.png"), "sgd-phase.png")
+        for line in shown:
+            assert line in out.splitlines(), (command, line)

@@ -125,11 +125,13 @@ def test_model_regions_agree_with_point_predictions(model, init):
 
 
 def _gd_directly(init: str, eta_a: Fraction, eta_b: Fraction, steps: int):
-    """LoRA+ App. A's recursion for the linear model, written out by hand."""
+    """LoRA+ App. A's recursion for the linear model, written out by hand, with the residual
+    f − y of exponent max(γ[f], 0) in both gradients."""
     b, ax = (NEG_INF, Fraction(0)) if init == "A" else (Fraction(0), NEG_INF)
     out = [(b, ax)]
     for _ in range(steps):
-        b, ax = max(b, eta_b + ax), max(ax, eta_a + b + 1)
+        residual = max(b + ax, Fraction(0))
+        b, ax = max(b, eta_b + ax + residual), max(ax, eta_a + b + 1 + residual)
         out.append((b, ax))
     return out
 
@@ -146,12 +148,94 @@ def test_gd_linear_trajectory_and_growth_match_the_hand_written_recursion(init):
             assert (p.exponents["f"] == GROWING) == grows
 
 
-def test_steady_state_rejects_a_nonlinear_recursion():
-    rec = Recursion("square", (), {"u": 2 * Expr.symbol("u")})
-    with pytest.raises(ValueError, match="max-plus linear"):
+def test_steady_state_rejects_a_fractional_multiplicity():
+    rec = Recursion("root", (), {"u": Fraction(1, 2) * Expr.symbol("u")})
+    with pytest.raises(ValueError, match="positive integer multiplicities"):
         rec.steady_state({"u": 0})
+
+
+@pytest.mark.parametrize(
+    ("start", "expected"), [(-1, None), (0, None), (Fraction(1, 2), "geometric")]
+)
+def test_a_squared_state_grows_geometrically_exactly_when_its_exponent_is_positive(start, expected):
+    rec = Recursion("square", (), {"u": 2 * Expr.symbol("u")})
+    steady = rec.steady_state({"u": start})["u"]
+    assert steady.growth_kind() == expected
+    values = [s.values["u"].constant_value() for s in rec.iterate({"u": start}, 4)]
+    if expected:
+        assert values == [start * 2**t for t in range(5)]
+    else:
+        assert values == [start] * 5 and steady.value == start
 
 
 def test_recursion_rejects_unknown_names():
     with pytest.raises(ValueError, match="unknown"):
         Recursion("typo", ("eta",), {"u": Expr.symbol("eta") + Expr.symbol("v")})
+
+
+# -- updates that multiply exponents --------------------------------------------------------------
+# A monomial: (constant in halves, {state: multiplicity 1 or 2} on at most two states, gate).
+_monomial = st.tuples(
+    st.integers(-2, 2),
+    st.dictionaries(st.sampled_from(STATES), st.integers(1, 2), max_size=2),
+    st.sampled_from((None, None, *STATES)),
+)
+polynomial_recursions = st.lists(st.lists(_monomial, max_size=2), min_size=3, max_size=3)
+
+
+def _build_polynomial(monomials_per_state) -> Recursion:
+    increments = {}
+    for s, monomials in zip(STATES, monomials_per_state, strict=True):
+        increments[s] = Expr(
+            Term(Affine.make(dict(mult), Fraction(half, 2)), frozenset({gate} - {None}))
+            for half, mult, gate in monomials
+        )
+    return Recursion("polynomial", (), increments)
+
+
+def _iterate_polynomial(monomials_per_state, init, steps: int) -> list[dict]:
+    """Plain unrolling in integer halves (None is -inf): k·γ[x] is k·x halves."""
+    values = {s: None if v is NEG_INF else int(2 * v) for s, v in init.items()}
+    history = [values]
+    for _ in range(steps):
+        new = dict(values)
+        for s, monomials in zip(STATES, monomials_per_state, strict=True):
+            for half, mult, gate in monomials:
+                if gate is not None and values[gate] is None:
+                    continue
+                if any(values[v] is None for v in mult):
+                    continue
+                total = half + sum(k * values[v] for v, k in mult.items())
+                if new[s] is None or total > new[s]:
+                    new[s] = total
+        values = new
+        history.append(values)
+    return history
+
+
+@given(polynomial_recursions, inits)
+def test_multiplying_updates_settle_or_grow_as_analysed(monomials, init):
+    """Bounded states sit at the analysed value from the settling step on; growing ones rise; and
+    geometric growth is told apart from the rest by how the increments of two equal windows
+    compare (geometric: the later one is many times the earlier; otherwise at most ~2x)."""
+    rec = _build_polynomial(monomials)
+    steady = rec.steady_state(init)
+    horizon = 60
+    halves = _iterate_polynomial(monomials, init, horizon)
+    settled = rec.settling_steps(init)
+    unrolled = rec.iterate(init, settled)
+    assert {s: unrolled[-1].values[s].constant_value() for s in STATES} == exponents(
+        halves[settled]
+    )
+    for s in STATES:
+        if steady[s].growing.is_empty():
+            assert halves[settled][s] == halves[horizon][s]
+            assert exponents(halves[horizon])[s] == steady[s].value.constant_value()
+            continue
+        early = halves[45][s] - halves[30][s]
+        late = halves[60][s] - halves[45][s]
+        assert late > 0
+        if steady[s].growth_kind() == "geometric":
+            assert late > 4 * early, (s, early, late)
+        else:
+            assert late <= 2 * early + 8, (s, steady[s].growth_kind(), early, late)

@@ -45,12 +45,19 @@ def test_loraplus_prop1_equal_rates_never_make_delta1_and_delta2_order_one(init)
     assert region("gd-linear", init, ["efficient"], equal_rates=True).is_empty()
 
 
-@pytest.mark.parametrize(("init", "f_exponent"), [("A", -HALF), ("B", HALF)])
-def test_loraplus_prop1_the_only_candidate_rate_gives_f_off_order_one(init, f_exponent):
-    """Prop 1's proof: efficiency would force c = −1/2, where f_t = Θ(n^{∓1/2})."""
-    p = predict("gd-linear", init, eta_A=-HALF, eta_B=-HALF, steps=6)
-    assert p.exponents["f"] == f_exponent
-    assert all(step["f"] == f_exponent for step in p.trajectory[2:])
+def test_loraplus_prop1_the_only_candidate_rate_gives_f_off_order_one_init_a():
+    """Prop 1's proof: efficiency would force c = −1/2; with Init[A], f_t = Θ(n^{−1/2})."""
+    p = predict("gd-linear", "A", eta_A=-HALF, eta_B=-HALF, steps=6)
+    assert p.exponents["f"] == -HALF
+    assert all(step["f"] == -HALF for step in p.trajectory[2:])
+
+
+def test_loraplus_prop1_the_only_candidate_rate_makes_f_grow_geometrically_init_b():
+    """With Init[B], γ[f_1] = 1/2, so the residual f − y = Θ(n^{1/2}) enters both gradients and
+    F_{t+1} = 2c + 1 + 3 F_t: γ[f_t] = 3^{t−1}/2, not the 1/2 for all t of App. A.3 (erratum)."""
+    p = predict("gd-linear", "B", eta_A=-HALF, eta_B=-HALF, steps=6)
+    assert p.exponents["f"] == "growing" and p.growth["f"] == "geometric"
+    assert [step["f"] for step in p.trajectory[1:]] == [HALF * 3 ** (t - 1) for t in range(1, 7)]
 
 
 @pytest.mark.parametrize("init", ["A", "B"])

@@ -2,7 +2,9 @@
 
 Exponents are exact (``fractions.Fraction`` or ``NEG_INF``); expressions in the rate exponents are
 tropical polynomials (``Expr``); conditions on them are exact regions (``Region``); the papers'
-recursions are ``Recursion`` objects, unrolled with a derivation trace.
+recursions are ``Recursion`` objects, unrolled with a derivation trace. A model is a value
+(``Model``), stated as data in Python (``model_from_spec``) or in a TOML file (``load_model``);
+the built-in ones are spec files too, and every entry point takes a model or a built-in name.
 
 >>> from theory import predict, predicted_rate_exponent
 >>> predict("adam", "A", eta_A=-1, eta_B=0).conditions["efficient"]
@@ -11,6 +13,7 @@ True
 Fraction(-1, 1)
 """
 
+from theory._conditions import Condition
 from theory._exponent import (
     GROWING,
     NEG_INF,
@@ -21,7 +24,14 @@ from theory._exponent import (
     parse_exponent,
 )
 from theory._expr import Expr, Term
-from theory._models import CONDITIONS, INITS, MODELS, Model, canonical_init, canonical_model
+from theory._models import (
+    CONDITIONS,
+    INITS,
+    MODELS,
+    canonical_init,
+    canonical_model,
+    resolve_model,
+)
 from theory._parse import parse_expr
 from theory._predict import (
     Derivation,
@@ -31,18 +41,24 @@ from theory._predict import (
     predicted_rate_exponent,
     region,
 )
-from theory._recursion import Recursion, Steady, Step, TraceLine
+from theory._recursion import Recursion, Step, TraceLine
 from theory._region import Constraint, Polyhedron, Region, compare
 from theory._report import headline_report
+from theory._spec import EXAMPLE_DIR, MODEL_DIR, Model, SpecError, load_model, model_from_spec
+from theory._steady import GROWTH_KINDS, Steady
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CONDITIONS",
+    "EXAMPLE_DIR",
     "GROWING",
+    "GROWTH_KINDS",
     "INITS",
     "MODELS",
+    "MODEL_DIR",
     "NEG_INF",
+    "Condition",
     "Constraint",
     "Derivation",
     "Exponent",
@@ -54,6 +70,7 @@ __all__ = [
     "Prediction",
     "Recursion",
     "Region",
+    "SpecError",
     "Steady",
     "Step",
     "Term",
@@ -64,9 +81,12 @@ __all__ = [
     "derive",
     "format_exponent",
     "headline_report",
+    "load_model",
+    "model_from_spec",
     "parse_exponent",
     "parse_expr",
     "predict",
     "predicted_rate_exponent",
     "region",
+    "resolve_model",
 ]

@@ -12,6 +12,7 @@ absorbs ``+`` and sits below every rational.
 from __future__ import annotations
 
 import functools
+import re
 from fractions import Fraction
 from numbers import Rational
 from typing import Final, TypeAlias
@@ -100,6 +101,44 @@ GROWING: Final = "growing"
 
 _NEG_INF_SPELLINGS = frozenset({"-inf", "−inf", "-∞", "−∞", "neg_inf", "-infinity"})
 
+#: The largest exponent text accepted: exponents are small rationals, and a huge one would take
+#: unbounded time and memory to build (``1e999999999`` is a billion-digit integer).
+MAX_DIGITS = 60  # digits in the numerator (integer and decimal parts) and in the denominator
+MAX_SCIENTIFIC = 60  # |e| in 1.5e-3
+_RATIONAL = re.compile(
+    r"(?P<sign>[-+]?)(?P<int>[0-9]*)(?:\.(?P<frac>[0-9]*))?"
+    r"(?:[eE](?P<exp>[-+]?[0-9]+))?(?:/(?P<den>[0-9]+))?",
+    re.ASCII,
+)
+
+
+def shorten(text: str, limit: int = 40) -> str:
+    """``repr(text)``, cut to ``limit`` characters with the full length noted: error messages
+    never echo a huge input."""
+    shown = repr(text[:limit])  # never the repr of a huge string
+    if len(text) <= limit and len(shown) <= limit:
+        return shown
+    return f"{shown[: limit - 2]}…' ({len(text)} characters)"
+
+
+def check_rational_size(token: str, text: str) -> None:
+    """Refuse a rational literal too large to be an exponent, before building it."""
+    match = _RATIONAL.fullmatch(token)
+    if match is None:
+        return
+    digits = len(match["int"]) + len(match["frac"] or "")
+    exp = match["exp"]
+    problem = None
+    if digits > MAX_DIGITS or len(match["den"] or "") > MAX_DIGITS:
+        problem = f"more than {MAX_DIGITS} digits"
+    elif exp is not None and (len(exp.lstrip("+-")) > 3 or abs(int(exp)) > MAX_SCIENTIFIC):
+        problem = f"a scientific exponent beyond ±{MAX_SCIENTIFIC}"
+    if problem:
+        raise ExponentError(
+            f"malformed exponent {shorten(text)}: {problem} (exponents are small rationals "
+            "such as -1/2)"
+        )
+
 
 def parse_exponent(text: object) -> Exponent:
     """Parse ``"-1/2"``, ``"-0.5"``, ``"-1"``, ``"0"`` or ``"-inf"`` exactly.
@@ -118,11 +157,21 @@ def parse_exponent(text: object) -> Exponent:
     if isinstance(text, bool):
         raise ExponentError(f"malformed exponent {text!r}: a bool is not an exponent")
     if isinstance(text, Rational):
-        return Fraction(text)
+        value = Fraction(text)
+        if max(value.numerator.bit_length(), value.denominator.bit_length()) > 4 * MAX_DIGITS:
+            raise ExponentError(
+                f"exponent with more than {MAX_DIGITS} digits: not a small rational"
+            )
+        return value
     if not isinstance(text, str):
         kind = type(text).__name__
         raise ExponentError(
             f"malformed exponent {text!r}: expected a string such as '-1/2' or '-inf', not {kind}"
+        )
+    if len(text) > 4 * MAX_DIGITS:
+        raise ExponentError(
+            f"malformed exponent {shorten(text)}: too long (exponents are small rationals such "
+            "as -1/2)"
         )
     stripped = text.strip().replace("−", "-")
     if stripped.lower() in _NEG_INF_SPELLINGS:
@@ -130,14 +179,20 @@ def parse_exponent(text: object) -> Exponent:
     if not stripped:
         raise ExponentError("malformed exponent '': empty")
     if stripped.lower().lstrip("+-") in {"inf", "infinity", "nan", "∞"}:
-        raise ExponentError(f"malformed exponent {text!r}: only -inf is an exponent")
+        raise ExponentError(f"malformed exponent {shorten(text)}: only -inf is an exponent")
+    match = _RATIONAL.fullmatch(stripped)
+    if match is None or not (match["int"] or match["frac"]):
+        raise ExponentError(
+            f"malformed exponent {shorten(text)}: expected a rational such as -1/2, -0.5 or -inf"
+        )
+    check_rational_size(stripped, text)
     try:
         return Fraction(stripped)
     except ZeroDivisionError:
-        raise ExponentError(f"malformed exponent {text!r}: zero denominator") from None
+        raise ExponentError(f"malformed exponent {shorten(text)}: zero denominator") from None
     except ValueError:
         raise ExponentError(
-            f"malformed exponent {text!r}: expected a rational such as -1/2, -0.5 or -inf"
+            f"malformed exponent {shorten(text)}: expected a rational such as -1/2, -0.5 or -inf"
         ) from None
 
 

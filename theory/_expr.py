@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from numbers import Rational
 from typing import NamedTuple
 
-from theory._affine import Affine, feasible
+from theory._affine import Affine, _feasible_rows
 from theory._exponent import NEG_INF, Exponent, ExponentError, parse_exponent
 
 __all__ = ["Expr", "Term"]
@@ -256,6 +257,37 @@ def _substitute_term(term: Term, env: Mapping[str, Expr]) -> list[Term]:
     ]
 
 
+def _can_exceed(dense, i: int, others: list[int], n: int) -> bool:
+    """Whether term i is strictly above every term in ``others`` somewhere (exact: the integer
+    rows u − t < 0 go to the Fourier–Motzkin core)."""
+    rows = frozenset(
+        (tuple(a - b for a, b in zip(dense[j], dense[i], strict=True)), True) for j in others
+    )
+    return _feasible_rows(rows, n)
+
+
+def _witnessed(dense, rivals: list[list[int]], n: int) -> set[int]:
+    """Indices of terms strictly above all their rivals at one of a few fixed sample points."""
+    if len(dense) < 3:
+        return set()
+    out: set[int] = set()
+    for point in _sample_points(n):
+        values = [sum(c * x for c, x in zip(row, point, strict=True)) for row in dense]
+        for i, others in enumerate(rivals):
+            if i not in out and all(values[i] > values[j] for j in others):
+                out.add(i)
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _sample_points(n: int) -> tuple[tuple[int, ...], ...]:
+    """Twelve fixed points with distinct, generic coordinates in [-3, 1], as sevenths: each is
+    (7·x_1, …, 7·x_n, 7), to be dotted with a dense row."""
+    return tuple(
+        (*((37 * j + 11 * i * i + 5 * i) % 29 - 21 for i in range(n)), 7) for j in range(12)
+    )
+
+
 @functools.lru_cache(maxsize=65536)
 def _canonical(terms: frozenset[Term]) -> tuple[Term, ...]:
     # 1. One term per (slope, gate): the largest constant wins everywhere.
@@ -265,13 +297,27 @@ def _canonical(terms: frozenset[Term]) -> tuple[Term, ...]:
         if key not in best or t.affine.const > best[key].affine.const:
             best[key] = t
     kept = sorted(best.values(), key=Term.sort_key)
-    # 2. Drop a term that never strictly exceeds the others that exist whenever it does.
-    i = 0
-    while i < len(kept):
-        t = kept[i]
-        rivals = [u for u in kept if u is not t and u.gate <= t.gate]
-        if rivals and not feasible((u.affine - t.affine, "<") for u in rivals):
-            del kept[i]
-        else:
-            i += 1
+    # 2. Drop a term that never strictly exceeds the others that exist whenever it does. A term
+    # strictly above its rivals at a sample point is kept at once (no elimination needed).
+    n = len(kept)
+    rivals = [[j for j in range(n) if j != i and kept[j].gate <= kept[i].gate] for i in range(n)]
+    names = sorted({k for t in kept for k, _ in t.affine.coeffs})
+    # Every term as integers over ``names`` then the constant, all scaled by one positive factor:
+    # differences and sample values without Fractions.
+    scale = math.lcm(
+        *(v.denominator for t in kept for v in (t.affine.const, *dict(t.affine.coeffs).values()))
+    )
+    dense = [
+        (*(int(t.affine.coeff(k) * scale) for k in names), int(t.affine.const * scale))
+        for t in kept
+    ]
+    witnessed = _witnessed(dense, rivals, len(names))
+    alive = set(range(n))
+    for i in range(n):
+        if i in witnessed:
+            continue
+        current = [j for j in rivals[i] if j in alive]
+        if current and not _can_exceed(dense, i, current, len(names)):
+            alive.discard(i)
+    kept = [kept[i] for i in sorted(alive)]
     return tuple(kept)

@@ -1,18 +1,20 @@
-"""The papers' two models as recursions, their initializations, and the named conditions.
+"""The built-in models, their initializations, and the named conditions.
+
+The built-in models are spec files in ``theory/models/``, loaded the way a user's model is
+(``theory.load_model``); every entry point accepts a ``Model`` value or a built-in name.
 
 ``adam``: one LoRA layer trained with Adam, rates η_A, η_B (LoRA+ §4 and App. A.5; Init §3.4,
 Lemma 1). Adam-processed gradients have Θ(1) entries when the raw gradient is non-zero and are
-exactly zero when a factor of it is zero: ∂L/∂A = Bᵀ dZ̄ ⊗ Z vanishes while B = 0, ∂L/∂B = dZ̄ ⊗ A Z
-while A Z = 0. With Assumption 1 (g_A Z = Θ(n)):
+exactly zero when a factor of it is zero. With Assumption 1 (g_A Z = Θ(n)):
 
     ΔZ_A^t = η_A g_A Z     γ = η_A + 1   if B_{t−1} ≠ 0, else −∞
     ΔB_t   = η_B g_B       γ = η_B       if Z_A^{t−1} ≠ 0, else −∞
 
 ``gd-linear``: f(x) = b aᵀx trained by gradient descent on one sample, rates η_a, η_b (LoRA+ §3.1,
-App. A.3-A.4), with f − y = Θ(1) and ‖x‖² = Θ(n); gradients keep their magnitudes:
+App. A.3-A.4), with ‖x‖² = Θ(n) and the residual f − y of exponent r = max(γ[f], 0):
 
-    Δb_t      = η_b aᵀ_{t−1}x (f − y)          γ = η_b + γ[aᵀx]
-    Δ(aᵀx)_t  = η_a b_{t−1} (f − y) ‖x‖²       γ = η_a + γ[b] + 1
+    Δb_t      = η_b aᵀ_{t−1}x (f − y)          γ = η_b + γ[aᵀx] + r
+    Δ(aᵀx)_t  = η_a b_{t−1} (f − y) ‖x‖²       γ = η_a + γ[b] + 1 + r
 
 >>> MODELS["adam"].recursion.increments["Z_A"]
 Expr('[B finite] eta_A + 1')
@@ -22,14 +24,18 @@ Expr('[B finite] eta_A + 1')
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 
-from theory._exponent import NEG_INF, ExponentError
+from theory._conditions import judge, plain_atom, steady_atom
+from theory._exponent import ExponentError
 from theory._expr import Expr
-from theory._recursion import Recursion, Steady
-from theory._region import Region, compare
+from theory._recursion import Step, derived_steady
+from theory._region import Region
+from theory._spec import MODEL_DIR, Model, load_model
+from theory._steady import Steady
 
 __all__ = [
     "CONDITIONS",
@@ -39,95 +45,13 @@ __all__ = [
     "canonical_condition",
     "canonical_init",
     "canonical_model",
+    "condition_regions",
+    "conditions_at_step",
+    "resolve_model",
 ]
 
-_s = Expr.symbol
-_eta_A, _eta_B = _s("eta_A"), _s("eta_B")
-
-ADAM = Recursion(
-    name="adam",
-    rates=("eta_A", "eta_B"),
-    increments={
-        # ΔZ_A = η_A g_A Z: Θ(n^{η_A+1}) (Assumption 1) once the raw gradient Bᵀ dZ̄ ⊗ Z is non-zero.
-        "Z_A": (_eta_A + 1) + (_s("B") + 0).support(),
-        # ΔB = η_B g_B: Θ(n^{η_B}) entries, once the raw gradient dZ̄ ⊗ A Z is non-zero.
-        "B": _eta_B + (_s("Z_A") + 0).support(),
-    },
-    derived={
-        "Z_B": _s("B") + _s("Z_A"),
-        "delta1": _s("B_prev") + _s("Delta_Z_A"),
-        "delta2": _s("Delta_B") + _s("Z_A_prev"),
-        "delta3": _s("Delta_B") + _s("Delta_Z_A"),
-        "dZ_B": Expr.max(_s("delta1"), _s("delta2"), _s("delta3")),
-    },
-    order=("Z_A", "B", "Z_B", "dZ_B", "delta1", "delta2", "delta3"),
-    notes={
-        "Z_A": "Adam: g_A has Θ(1) entries and g_A Z = Θ(n) (Assumption 1)",
-        "B": "Adam: g_B has Θ(1) entries",
-        "Z_B": "Z_B = B Z_A sums over r (fixed) coordinates",
-        "dZ_B": "ΔZ_B = δ¹ + δ² + δ³ (no exact cancellation)",
-    },
-)
-
-GD_LINEAR = Recursion(
-    name="gd-linear",
-    rates=("eta_A", "eta_B"),
-    increments={
-        # Δb = −η_b aᵀx (f − y) with f − y = Θ(1).
-        "b": _eta_B + _s("aTx"),
-        # Δ(aᵀx) = −η_a b (f − y) ‖x‖² with ‖x‖² = Θ(n).
-        "aTx": _eta_A + _s("b") + 1,
-    },
-    derived={
-        "f": _s("b") + _s("aTx"),
-        "delta1": _s("b_prev") + _s("Delta_aTx"),
-        "delta2": _s("Delta_b") + _s("aTx_prev"),
-        "delta3": _s("Delta_b") + _s("Delta_aTx"),
-    },
-    order=("b", "aTx", "f", "delta1", "delta2", "delta3"),
-    notes={
-        "b": "gradient descent: Δb = η_b aᵀx (f − y), f − y = Θ(1)",
-        "aTx": "gradient descent: Δ(aᵀx) = η_a b (f − y) ‖x‖², ‖x‖² = Θ(n)",
-        "f": "f = b aᵀx",
-    },
-)
-
-
-@dataclass(frozen=True)
-class Model:
-    """A built-in model: its recursion, initial exponents per init, and the names that play the
-    roles of the output Z_B, the internal feature Z_A and the output update ΔZ_B."""
-
-    name: str
-    recursion: Recursion
-    inits: Mapping[str, Mapping[str, object]]
-    output: str
-    internal: str
-    update: tuple[str, ...]  # the output update is the max of these (ΔZ_B, resp. δ¹, δ², δ³)
-    description: str
-
-
 MODELS: Mapping[str, Model] = MappingProxyType(
-    {
-        "adam": Model(
-            "adam",
-            ADAM,
-            {"A": {"Z_A": 0, "B": NEG_INF}, "B": {"Z_A": NEG_INF, "B": 0}},
-            output="Z_B",
-            internal="Z_A",
-            update=("dZ_B",),
-            description="one LoRA layer trained with Adam (LoRA+ §4, Init §3)",
-        ),
-        "gd-linear": Model(
-            "gd-linear",
-            GD_LINEAR,
-            {"A": {"b": NEG_INF, "aTx": 0}, "B": {"b": 0, "aTx": NEG_INF}},
-            output="f",
-            internal="aTx",
-            update=("delta1", "delta2", "delta3"),
-            description="f(x) = b aᵀx trained by gradient descent (LoRA+ §3.1)",
-        ),
-    }
+    {name: load_model(MODEL_DIR / f"{name}.toml") for name in ("adam", "gd-linear")}
 )
 
 #: Init[A] = Init[1] (B₀ = 0, A₀ random); Init[B] = Init[2] (A₀ = 0, B₀ random).
@@ -138,12 +62,23 @@ _INIT_ALIASES = {
 }  # fmt: skip
 
 
-def canonical_init(init: object) -> str:
-    """``"A"`` or ``"B"`` from any accepted spelling (Init[A], Init[1], 1, ...)."""
+def canonical_init(init: object, model: Model | None = None) -> str:
+    """``"A"`` or ``"B"`` from any accepted spelling (Init[A], Init[1], 1, ...); with a model, also
+    the names of its own initializations (``"AB"``)."""
     key = str(init).strip().lower().replace(" ", "")
+    if model is not None:
+        own = {k.lower(): k for k in model.inits} | {f"init[{k.lower()}]": k for k in model.inits}
+        if key in own:
+            return own[key]
+        if _INIT_ALIASES.get(key) in model.inits:
+            return _INIT_ALIASES[key]
+        raise ExponentError(
+            f"unknown init {_short(init)} for {model.name}: "
+            f"expected one of {', '.join(model.inits)}"
+        )
     if key not in _INIT_ALIASES:
         raise ExponentError(
-            f"unknown init {init!r}: expected A, B, Init[A], Init[1], Init[B], Init[2]"
+            f"unknown init {_short(init)}: expected A, B, Init[A], Init[1], Init[B], Init[2]"
         )
     return _INIT_ALIASES[key]
 
@@ -151,79 +86,100 @@ def canonical_init(init: object) -> str:
 def canonical_model(model: object) -> str:
     key = str(model).strip().lower().replace("_", "-")
     if key not in MODELS:
-        raise ExponentError(f"unknown model {model!r}: expected one of {', '.join(MODELS)}")
+        raise ExponentError(
+            f"unknown model {_short(model)}: expected one of {', '.join(MODELS)} "
+            "or a model spec file (.toml)"
+        )
     return key
 
 
-# -- conditions on the steady state ------------------------------------------------------------
-def _bounded(s: Steady) -> Region:
-    return ~s.growing
+def resolve_model(model: object) -> Model:
+    """A ``Model`` as given, a built-in by name, or a spec file (a path, or a name ending .toml)."""
+    if isinstance(model, Model):
+        return model
+    is_path = isinstance(model, str) and (model.endswith(".toml") or os.sep in model)
+    if isinstance(model, os.PathLike) or is_path:
+        return load_model(Path(model))
+    return MODELS[canonical_model(model)]
 
 
-def _at_most(s: Steady, bound: object) -> Region:
-    return _bounded(s) & compare(s.value, "<=", bound)
+def _short(value: object, limit: int = 40) -> str:
+    text = repr(value) if isinstance(value, str) else repr(str(value))
+    return text if len(text) <= limit else f"{text[: limit - 5]}…' ({len(str(value))} characters)"
 
 
-def _theta(s: Steady, exponent: object) -> Region:
-    return _bounded(s) & compare(s.value, "==", exponent)
+# -- conditions --------------------------------------------------------------------------------
+def condition_regions(
+    model: Model,
+    steady: Mapping[str, Steady],
+    steps: tuple[Step, ...],
+    rates: Mapping[str, Expr] | None = None,
+) -> dict[str, Region]:
+    """The region where each of the model's conditions holds: comparisons judged in the steady
+    state, ``every_step_from`` also at each unrolled step (which must reach the steady state)."""
+    rates = dict(rates or {})
+    values = {**rates, **{q: s.value for q, s in steady.items()}}
+
+    def value_of(e: Expr) -> tuple[Expr, Region]:
+        s = derived_steady(e, values, steady)
+        return s.value, s.growing
+
+    in_steady = steady_atom(value_of)
+    out: dict[str, Region] = {}
+
+    def every(node, start: int) -> Region:
+        where = judge(node, in_steady, out, every)
+        for step in steps:
+            if where.is_empty():
+                break
+            if step.t >= start:
+                at_t = plain_atom({**rates, **step.values}, within=where)
+                where = where & judge(node, at_t, out, every)
+        return where
+
+    for name, condition in model.conditions.items():
+        out[name] = judge(condition.tree, in_steady, out, every)
+    return out
 
 
-def _stable(m: Model, st: Mapping[str, Steady]) -> Region:
-    return _at_most(st[m.output], 0)
+def conditions_at_step(
+    model: Model, step: Step, rates: Mapping[str, Expr] | None = None
+) -> dict[str, bool]:
+    """At fixed rates: whether each condition holds at one step, its comparisons judged at that
+    step's exponents (``every_step_from(t0, c)`` is ``c`` from step t0 on, true before)."""
+    at_t = plain_atom({**(rates or {}), **step.values})
+    out: dict[str, Region] = {}
+
+    def every(node, start: int) -> Region:
+        return judge(node, at_t, out, every) if step.t >= start else Region.universe()
+
+    for name, condition in model.conditions.items():
+        out[name] = judge(condition.tree, at_t, out, every)
+    return {name: not where.is_empty() for name, where in out.items()}
 
 
-def _internally_stable(m: Model, st: Mapping[str, Steady]) -> Region:
-    return _at_most(st[m.internal], 0)
+def _standard(name: str) -> Callable[..., Region]:
+    def build(m: Model, st: Mapping[str, Steady], steps: tuple[Step, ...] = ()) -> Region:
+        if name not in m.conditions:
+            raise ExponentError(f"{m.name} has no condition {name!r}")
+        return condition_regions(m, st, steps)[name]
+
+    build.__name__ = f"_{name}"
+    return build
 
 
-def _update(m: Model, st: Mapping[str, Steady]) -> Steady:
-    value = Expr.max(*(st[q].value for q in m.update))
-    growing = Region.empty()
-    for q in m.update:
-        growing = growing | st[q].growing
-    return Steady(value, growing)
-
-
-def _feature_learning(m: Model, st: Mapping[str, Steady]) -> Region:
-    return _stable(m, st) & _theta(_update(m, st), 0)
-
-
-def _efficient(m: Model, st: Mapping[str, Steady]) -> Region:
-    return _stable(m, st) & _theta(st["delta1"], 0) & _theta(st["delta2"], 0)
-
-
-def _internal_instability(m: Model, st: Mapping[str, Steady]) -> Region:
-    internal = st[m.internal]
-    return _stable(m, st) & (internal.growing | compare(internal.value, ">", 0))
-
-
-def _loraplus_stable(m: Model, st: Mapping[str, Steady]) -> Region:
-    return _stable(m, st) & _internally_stable(m, st)
-
-
-#: name → (region builder, one-line definition). The first five are the contract's.
-CONDITIONS: Mapping[str, tuple[Callable[[Model, Mapping[str, Steady]], Region], str]] = (
-    MappingProxyType(
-        {
-            "stable": (_stable, "Z_B (gd-linear: f) is O(1) [Init Def. 3]"),
-            "internally_stable": (_internally_stable, "Z_A (gd-linear: aTx) is O(1)"),
-            "feature_learning": (_feature_learning, "stable and ΔZ_B (gd-linear: Δf) = Θ(1)"),
-            "efficient": (_efficient, "stable and δ¹, δ² = Θ(1) for t > 1"),
-            "internal_instability": (
-                _internal_instability,
-                "Z_A (gd-linear: aTx) grows with n while Z_B (f) is O(1)",
-            ),
-            "loraplus_stable": (
-                _loraplus_stable,
-                "LoRA+ Def. 3: stable and internally stable (Z_A and Z_B both O(1))",
-            ),
-        }
-    )
+#: The conditions of the built-in models: name → (region builder, one-line definition).
+CONDITIONS: Mapping[str, tuple[Callable[..., Region], str]] = MappingProxyType(
+    {
+        name: (_standard(name), condition.meaning)
+        for name, condition in MODELS["adam"].conditions.items()
+    }
 )
 
 
-def canonical_condition(name: object) -> str:
+def canonical_condition(name: object, model: Model | None = None) -> str:
+    names = model.conditions if model is not None else CONDITIONS
     key = str(name).strip().lower().replace("-", "_")
-    if key not in CONDITIONS:
-        raise ExponentError(f"unknown condition {name!r}: expected one of {', '.join(CONDITIONS)}")
+    if key not in names:
+        raise ExponentError(f"unknown condition {_short(name)}: expected one of {', '.join(names)}")
     return key

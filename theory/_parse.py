@@ -21,26 +21,52 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from theory._exponent import ExponentError
+from theory._exponent import ExponentError, check_rational_size, shorten
 from theory._expr import Expr, Term
 
 __all__ = ["parse_expr"]
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<num>\d+(?:\.\d+)?(?:/\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>[-+*(),]))"
+    r"\s*(?:(?P<num>\d+(?:\.\d+)?(?:/\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>[-+*(),]))",
+    re.ASCII,
 )
+#: Formulas are a line or two; a longer text is refused before it is read.
+MAX_FORMULA = 2000
+MAX_NESTING = 32
 
 
 def parse_expr(text: str) -> Expr:
     """Parse an exponent expression; raises ``ExponentError`` (one line) on malformed input."""
     if not isinstance(text, str):
         raise ExponentError(f"expected an expression string, not {type(text).__name__}")
+    if len(text) > MAX_FORMULA:
+        raise ExponentError(f"expression {shorten(text)} is longer than {MAX_FORMULA} characters")
+    depth = deepest = 0
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        deepest = max(deepest, depth)
+    if deepest > MAX_NESTING:
+        raise ExponentError(f"expression {shorten(text)} nests more than {MAX_NESTING} parentheses")
     tokens = _tokenize(text)
     parser = _Parser(tokens, text)
     expr = parser.expr()
     if parser.peek() is not None:
-        raise ExponentError(f"unexpected {parser.peek()!r} in expression {text!r}")
+        raise ExponentError(
+            f"unexpected {shorten(parser.peek(), 20)} in expression {shorten(text)}"
+        )
     return expr
+
+
+def check_formula_size(text: str) -> None:
+    """Refuse a formula too long or too deeply nested to be one (before reading it)."""
+    if len(text) > MAX_FORMULA:
+        raise ExponentError(f"formula {shorten(text)} is longer than {MAX_FORMULA} characters")
+    depth = deepest = 0
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        deepest = max(deepest, depth)
+    if deepest > MAX_NESTING:
+        raise ExponentError(f"formula {shorten(text)} nests more than {MAX_NESTING} parentheses")
 
 
 def _tokenize(text: str) -> list[str]:
@@ -49,7 +75,9 @@ def _tokenize(text: str) -> list[str]:
     while pos < len(stripped):
         match = _TOKEN.match(stripped, pos)
         if not match:
-            raise ExponentError(f"cannot read {stripped[pos:].strip()!r} in expression {text!r}")
+            raise ExponentError(
+                f"cannot read {shorten(stripped[pos:].strip(), 20)} in expression {shorten(text)}"
+            )
         tokens.append(match.group(match.lastgroup))
         pos = match.end()
     return tokens
@@ -65,8 +93,8 @@ class _Parser:
     def take(self, expected: str | None = None) -> str:
         token = self.peek()
         if token is None or (expected is not None and token != expected):
-            want = f"{expected!r}" if expected else "more input"
-            raise ExponentError(f"expected {want} in expression {self.text!r}")
+            want = f"{shorten(expected, 20)}" if expected else "more input"
+            raise ExponentError(f"expected {want} in expression {shorten(self.text)}")
         self.pos += 1
         return token
 
@@ -109,14 +137,14 @@ class _Parser:
             self.take(")")
             if token == "support":
                 if len(args) != 1:
-                    raise ExponentError(f"support takes one argument in {self.text!r}")
+                    raise ExponentError(f"support takes one argument in {shorten(self.text)}")
                 return args[0].support()
             return Expr.max(*args)
         if _is_number(token):
             return Expr.const(_fraction(token, self.text))
         if re.fullmatch(r"[A-Za-z_]\w*", token) and token != "inf":
             return Expr.symbol(token)
-        raise ExponentError(f"unexpected {token!r} in expression {self.text!r}")
+        raise ExponentError(f"unexpected {shorten(token, 20)} in expression {shorten(self.text)}")
 
     def _next_is(self, token: str) -> bool:
         return self.pos + 1 < len(self.tokens) and self.tokens[self.pos + 1] == token
@@ -124,15 +152,18 @@ class _Parser:
     def _number(self) -> str:
         token = self.take()
         if not _is_number(token):
-            raise ExponentError(f"expected a rational after '*' in {self.text!r}")
+            raise ExponentError(f"expected a rational after '*' in {shorten(self.text)}")
         return token
 
 
 def _fraction(token: str, text: str) -> Fraction:
+    check_rational_size(token, text)
     try:
         return Fraction(token)
     except ZeroDivisionError:
-        raise ExponentError(f"zero denominator in {token!r} in expression {text!r}") from None
+        raise ExponentError(
+            f"zero denominator in {shorten(token, 20)} in expression {shorten(text)}"
+        ) from None
 
 
 def _is_number(token: str | None) -> bool:
@@ -141,7 +172,7 @@ def _is_number(token: str | None) -> bool:
 
 def _scale(expr: Expr, factor: Fraction, text: str) -> Expr:
     if factor == 0:
-        raise ExponentError(f"0 * ... is not an exponent operation in {text!r}")
+        raise ExponentError(f"0 * ... is not an exponent operation in {shorten(text)}")
     if factor > 0:
         return factor * expr
     return _negate((-factor) * expr, text)
@@ -150,5 +181,5 @@ def _scale(expr: Expr, factor: Fraction, text: str) -> Expr:
 def _negate(expr: Expr, text: str) -> Expr:
     """−e for a single affine term (−max is a min, −(−∞) is +∞: neither is an exponent)."""
     if len(expr.terms) != 1 or expr.terms[0].gate:
-        raise ExponentError(f"cannot negate {expr} in {text!r}: only a single affine term")
+        raise ExponentError(f"cannot negate {expr} in {shorten(text)}: only a single affine term")
     return Expr((Term(-expr.terms[0].affine),))

@@ -13,8 +13,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple
 
+from theory._exponent import ExponentError
+from theory._models import resolve_model
 from theory._predict import derive
-from theory._region import Region
+from theory._region import Region, compare
+from theory._spec import Model
 from theory.style import INIT_COLORS, REGIME_COLORS
 
 __all__ = ["BOX", "LORA_PLUS_POINT", "Regime", "phase_regimes", "plot_phase_diagram"]
@@ -34,14 +37,23 @@ class Regime(NamedTuple):
     meaning: str = ""
 
 
-def phase_regimes(model: str, init: str) -> list[Regime]:
+def phase_regimes(model: str | Model, init: str) -> list[Regime]:
     """The 2-D regimes partition the plane (growing in t, unstable, internal instability, stable);
-    feature learning and efficiency are lower-dimensional and drawn on top."""
-    d = derive(model, init)
-    c = d.conditions
-    output = {"adam": "Z_B", "gd-linear": "f"}[d.model]
-    grows = d.steady[output].growing
-    out, inner = ("f", "aᵀx") if d.model == "gd-linear" else ("Z_B", "Z_A")
+    feature learning and efficiency are lower-dimensional and drawn on top. A model's regimes
+    are those its conditions define (``stable``, ``internal_instability``, ``loraplus_stable``,
+    ``feature_learning``, ``efficient``); the growth regime is its output's."""
+    spec = resolve_model(model)
+    d = derive(spec, init)
+    missing = sorted({"stable", "feature_learning", "efficient"} - set(d.conditions))
+    if missing:
+        raise ExponentError(
+            f"a phase diagram needs the condition {missing[0]!r}: {spec.name} has none"
+        )
+    c = dict(d.conditions)
+    c.setdefault("loraplus_stable", c["stable"] & compare_steady(d, spec.internal))
+    c.setdefault("internal_instability", c["stable"] - c["loraplus_stable"])
+    grows = d.steady[spec.output].growing
+    out, inner = spec.output, spec.internal
     regimes = [
         Regime("grows with t", grows, REGIME_COLORS["growing"], True, f"{out} → ∞ as t → ∞"),
         Regime(
@@ -69,20 +81,41 @@ def phase_regimes(model: str, init: str) -> list[Regime]:
     return [r for r in regimes if not r.region.is_empty()]
 
 
-def plot_phase_diagram(model: str, out: str | Path, *, inits: tuple[str, ...] = ("A", "B")) -> Path:
-    """Write the phase diagram of ``model`` (one panel per init) to ``out`` (png, pdf or svg)."""
+def compare_steady(d, quantity: str) -> Region:
+    """Where ``quantity`` is O(1) in the steady state (bounded in t, exponent <= 0)."""
+    s = d.steady[quantity]
+    return ~s.growing & compare(s.value, "<=", 0)
+
+
+def plot_phase_diagram(
+    model: str | Model, out: str | Path, *, inits: tuple[str, ...] | None = None
+) -> Path:
+    """Write the phase diagram of ``model`` (one panel per init; default: all of the model's)
+    to ``out`` (png, pdf or svg). The path is checked before anything is drawn."""
+    from theory.cli import writable_file_problem
+
+    spec = resolve_model(model)
+    inits = tuple(spec.inits) if inits is None else inits
+    path = Path(out)
+    problem = writable_file_problem(path)
+    if problem:
+        raise ExponentError(f"cannot write the phase diagram to {path}: {problem}")
+    for axis in AXES:
+        if axis not in spec.rates:
+            raise ExponentError(f"a phase diagram is drawn over {AXES}: {spec.name} has no {axis}")
+
     from matplotlib.figure import Figure  # lazy: the symbolic path never imports matplotlib
     from matplotlib.patches import Polygon
 
-    path = Path(out)
     fig = Figure(figsize=(5.2 * len(inits), 5.0), layout="constrained")
     axes = fig.subplots(1, len(inits), squeeze=False)[0]
-    x0, x1, y0, y1 = (float(v) for v in BOX)
+    box = spec.window or BOX
+    x0, x1, y0, y1 = (float(v) for v in box)
     for ax, init in zip(axes, inits, strict=True):
-        for regime in phase_regimes(model, init):
+        for regime in phase_regimes(spec, init):
             shapes = [
                 [(float(x), float(y)) for x, y in verts]
-                for verts in regime.region.polygons(BOX, AXES)
+                for verts in regime.region.polygons(box, AXES)
                 if verts
             ]
             if not shapes:
@@ -112,7 +145,7 @@ def plot_phase_diagram(model: str, out: str | Path, *, inits: tuple[str, ...] = 
         ax.set_ylim(y0, y1)
         ax.set_xlabel("γ[η_A]")
         ax.set_ylabel("γ[η_B]")
-        ax.set_title(f"{model}, Init[{init}]", color=INIT_COLORS[init])
+        ax.set_title(f"{spec.name}, Init[{init}]", color=INIT_COLORS.get(init, "#000000"))
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=7)
         ax.set_aspect("equal")
     fig.savefig(path)

@@ -19,17 +19,19 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from types import MappingProxyType
 
-from theory._exponent import GROWING, Exponent, ExponentError
+from theory._exponent import GROWING, NEG_INF, Exponent, ExponentError
 from theory._expr import Expr
 from theory._models import (
-    CONDITIONS,
-    MODELS,
     canonical_condition,
     canonical_init,
-    canonical_model,
+    condition_regions,
+    conditions_at_step,
+    resolve_model,
 )
-from theory._recursion import Steady, Step
+from theory._recursion import Step
 from theory._region import Region
+from theory._spec import Model
+from theory._steady import Steady
 
 __all__ = ["Derivation", "Prediction", "derive", "predict", "predicted_rate_exponent", "region"]
 
@@ -49,7 +51,7 @@ def _rate(value: object, name: str) -> Expr:
 @dataclass(frozen=True)
 class Derivation:
     """The unrolled recursion (t = 0..steps) with its trace, the exact steady state, and the region
-    of rates where each condition holds. Rates may be symbolic."""
+    of rates where each condition holds. Rates may be symbolic. ``spec``: the model itself."""
 
     model: str
     init: str
@@ -57,6 +59,7 @@ class Derivation:
     steps: tuple[Step, ...] = field(repr=False)
     steady: Mapping[str, Steady] = field(repr=False)
     conditions: Mapping[str, Region] = field(repr=False)
+    spec: Model | None = field(default=None, repr=False, compare=False)
 
     def to_markdown(self) -> str:
         from theory._trace import to_markdown
@@ -78,8 +81,11 @@ class Derivation:
 class Prediction:
     """Exact exponents at fixed rates. ``trajectory[t]``: quantity → exponent after update t
     (t = 0 is the initialization; Δ/δ quantities are −∞ there). ``exponents``: the steady state,
-    an exponent or ``"growing"``. ``conditions``: condition name → bool, judged in the steady
-    state. ``derivation``: the full trace (``.to_markdown()``, ``.to_latex()``)."""
+    an exponent or ``"growing"``. ``growth``: quantity → ``"linear"``, ``"polynomial"`` or
+    ``"geometric"`` for the growing ones. ``conditions``: condition name → bool.
+    ``holds_from``: condition → the first step t₀ such that it holds at every step t ≥ t₀ and in
+    the steady state (None where it fails in the steady state). ``derivation``: the full trace
+    (``.to_markdown()``, ``.to_latex()``)."""
 
     model: str
     init: str
@@ -89,54 +95,73 @@ class Prediction:
     exponents: Mapping[str, Exponent | str]
     conditions: Mapping[str, bool]
     derivation: Derivation = field(repr=False)
+    growth: Mapping[str, str] = field(default_factory=dict)
+    holds_from: Mapping[str, int | None] = field(default_factory=dict, repr=False)
+
+
+@functools.lru_cache(maxsize=1024)
+def _unrolled(spec: Model, init: str, rates: tuple[tuple[str, Expr], ...], steps: int):
+    """The bound recursion unrolled for ``steps`` updates (conditions and traces share it)."""
+    rec = spec.recursion.bind(dict(rates))
+    return rec, rec.iterate(spec.inits[init], steps)
 
 
 @functools.lru_cache(maxsize=1024)
 def _derive_cached(
-    model: str, init: str, eta_A: Expr, eta_B: Expr, steps: int | None
+    spec: Model, init: str, rates: tuple[tuple[str, Expr], ...], steps: int | None
 ) -> Derivation:
-    spec = MODELS[model]
-    rec = spec.recursion.bind({"eta_A": eta_A, "eta_B": eta_B})
     start = spec.inits[init]
-    n_steps = rec.settling_steps(start) if steps is None else steps
-    unrolled = rec.iterate(start, n_steps)
+    settle = spec.recursion.settling_steps(start)
+    n_steps = settle if steps is None else steps
+    rec, unrolled = _unrolled(spec, init, rates, max(n_steps, settle))
     steady = rec.steady_state(start)
-    conditions = {name: build(spec, steady) for name, (build, _) in CONDITIONS.items()}
+    conditions = condition_regions(spec, steady, unrolled, dict(rates))
     return Derivation(
-        model,
+        spec.name,
         init,
-        MappingProxyType({"eta_A": eta_A, "eta_B": eta_B}),
-        unrolled,
+        MappingProxyType(dict(rates)),
+        unrolled[: n_steps + 1],
         steady,
         MappingProxyType(conditions),
+        spec,
     )
 
 
 def derive(
-    model: str,
+    model: str | Model,
     init: object,
     *,
     eta_A: object = None,
     eta_B: object = None,
     steps: int | None = None,
+    rates: Mapping[str, object] | None = None,
 ) -> Derivation:
-    """Unroll a built-in model; an omitted rate stays symbolic (``eta_A``, ``eta_B``).
+    """Unroll a model (a ``Model`` or a built-in name); an omitted rate stays symbolic
+    (``eta_A``, ``eta_B``). ``rates`` gives a model's other rates by name.
 
     Pass ``Expr.symbol("eta")`` twice for a symbolic equal rate.
     """
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0):
         raise ExponentError(f"steps must be a non-negative integer, not {steps!r}")
-    return _derive_cached(
-        canonical_model(model),
-        canonical_init(init),
-        _rate(eta_A, "eta_A"),
-        _rate(eta_B, "eta_B"),
-        steps,
-    )
+    spec = resolve_model(model)
+    given = {"eta_A": eta_A, "eta_B": eta_B, **(rates or {})}
+    unknown = sorted(k for k, v in given.items() if v is not None and k not in spec.rates)
+    if unknown:
+        raise ExponentError(
+            f"{spec.name} has no rate {unknown[0]} (its rates: {', '.join(spec.rates)})"
+        )
+    bound = tuple((r, _rate(given.get(r), r)) for r in spec.rates)
+    return _derive_cached(spec, canonical_init(init, spec), bound, steps)
 
 
 def predict(
-    model: str, init: object, *, eta_A: object, eta_B: object, steps: int | None = None
+    model: str | Model,
+    init: object,
+    *,
+    eta_A: object,
+    eta_B: object,
+    steps: int | None = None,
+    rates: Mapping[str, object] | None = None,
 ) -> Prediction:
     """Exact exponents of every quantity for rates η_A = Θ(n^eta_A), η_B = Θ(n^eta_B).
 
@@ -145,7 +170,10 @@ def predict(
     """
     if eta_A is None or eta_B is None:
         raise ExponentError("predict needs both rates; use derive() for symbolic rates")
-    d = derive(model, init, eta_A=eta_A, eta_B=eta_B, steps=steps)
+    d = derive(model, init, eta_A=eta_A, eta_B=eta_B, steps=steps, rates=rates)
+    if not all(r.is_constant for r in d.rates.values()):
+        free = sorted(k for k, r in d.rates.items() if not r.is_constant)
+        raise ExponentError(f"predict needs every rate of {d.model}; give {', '.join(free)}")
     trajectory = tuple(
         MappingProxyType({q: v.constant_value() for q, v in step.values.items()})
         for step in d.steps
@@ -156,48 +184,79 @@ def predict(
             for q, s in d.steady.items()
         }
     )
+    growth = MappingProxyType(
+        {q: s.growth_kind() for q, s in d.steady.items() if not s.growing.is_empty()}
+    )
     conditions = MappingProxyType({k: not r.is_empty() for k, r in d.conditions.items()})
     return Prediction(
         d.model,
         d.init,
-        d.rates["eta_A"].constant_value(),
-        d.rates["eta_B"].constant_value(),
+        d.rates["eta_A"].constant_value() if "eta_A" in d.rates else NEG_INF,
+        d.rates["eta_B"].constant_value() if "eta_B" in d.rates else NEG_INF,
         trajectory,
         exponents,
         conditions,
         d,
+        growth,
+        MappingProxyType(_holds_from(d)),
     )
 
 
+def _holds_from(d: Derivation) -> dict[str, int | None]:
+    """At fixed rates: for each condition that holds, the first step from which it holds at every
+    step (its comparisons judged at that step's values) and in the steady state."""
+    spec = d.spec
+    rates = tuple(d.rates.items())
+    settle = spec.recursion.settling_steps(spec.inits[d.init])
+    _, steps = _unrolled(spec, d.init, rates, max(settle, len(d.steps) - 1))
+    at_step = [conditions_at_step(spec, step, dict(d.rates)) for step in steps]
+    out: dict[str, int | None] = {}
+    for name, where in d.conditions.items():
+        if where.is_empty():
+            out[name] = None
+            continue
+        first = len(steps)
+        while first > 0 and at_step[first - 1][name]:
+            first -= 1
+        out[name] = first
+    return out
+
+
 def region(
-    model: str, init: object, conditions: Iterable[str], *, equal_rates: bool = False
+    model: str | Model,
+    init: object,
+    conditions: Iterable[str],
+    *,
+    equal_rates: bool = False,
 ) -> Region:
     """The exact region of (eta_A, eta_B), or of ``eta`` with ``equal_rates``, where every condition
     holds in the steady state."""
-    names = [canonical_condition(c) for c in conditions]
+    spec = resolve_model(model)
+    names = [canonical_condition(c, spec) for c in conditions]
     if not names:
         raise ExponentError("give at least one condition")
     if equal_rates:
         eta = Expr.symbol(EQUAL_RATE)
-        d = derive(model, init, eta_A=eta, eta_B=eta)
+        d = derive(spec, init, eta_A=eta, eta_B=eta)
     else:
-        d = derive(model, init)
+        d = derive(spec, init)
     out = Region.universe()
     for name in names:
         out = out & d.conditions[name]
     return out
 
 
-def predicted_rate_exponent(model: str, init: object) -> Fraction:
+def predicted_rate_exponent(model: str | Model, init: object) -> Fraction:
     """The exponent c of the equal rate η = Θ(n^c) at which the model learns features, from the
     region engine (the feature-learning region at equal rates must be one point)."""
-    where = region(model, init, ["feature_learning"], equal_rates=True)
+    spec = resolve_model(model)
+    where = region(spec, init, ["feature_learning"], equal_rates=True)
     intervals = where.intervals(EQUAL_RATE)
     if len(intervals) == 1:
         lo, _, hi, _ = intervals[0]
         if lo is not None and lo == hi:
             return lo
     raise ExponentError(
-        f"{model} with Init[{canonical_init(init)}] learns features at equal rates where {where}, "
-        "not at a single exponent"
+        f"{spec.name} with Init[{canonical_init(init, spec)}] learns features at equal rates "
+        f"where {where}, not at a single exponent"
     )

@@ -6,11 +6,14 @@ of the previous step (``X_t = X_{t−1} + increment``, so γ[X_t] = max(γ[X_{t�
 increment (``Delta_X``) and earlier derived quantities. Initial exponents come from the
 initialization; the rates are free symbols or fixed exponents.
 
+A derived quantity of the current state alone (f = b + aTx, the residual f − y = max(0, f)) is a
+*state function*: increments may read it, at the previous step, like a state. An increment may
+use a state more than once (``eta_B + b + 2*aTx`` is the exponent of η_b·b·(aᵀx)²).
+
 ``iterate`` unrolls it step by step (t = 0..T), recording a trace. ``steady_state`` finds what the
-recursion settles to for t → ∞ without unrolling forever: the increments are a max-plus linear
-system x_t = M ⊗ x_{t−1} ⊕ c, whose orbit stays bounded iff every cycle of M reachable from the
-initial support has weight ≤ 0. Each quantity gets an exact expression (valid where it is bounded)
-and the exact region of rates where it grows without bound in t.
+recursion settles to for t → ∞ without unrolling forever (``theory._steady``): each quantity gets
+an exact expression (valid where it is bounded), the exact region of rates where it grows without
+bound in t, and how it grows there (linearly, polynomially or geometrically in t).
 
 >>> from theory._expr import Expr
 >>> eta = Expr.symbol("eta")
@@ -33,11 +36,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import NamedTuple
 
-from theory._affine import Affine
 from theory._exponent import ExponentError
-from theory._expr import Expr, Term
+from theory._expr import Expr
 from theory._parse import parse_expr
 from theory._region import Region
+from theory._steady import GROWTH_KINDS, Steady, analyse
 
 __all__ = ["Recursion", "Steady", "Step", "TraceLine"]
 
@@ -66,14 +69,6 @@ class Step(NamedTuple):
     trace: tuple[TraceLine, ...]
 
 
-class Steady(NamedTuple):
-    """Steady state of one quantity: ``value`` wherever it is bounded in t; ``growing`` is the exact
-    region of rates where it grows without bound."""
-
-    value: Expr
-    growing: Region
-
-
 @dataclass(frozen=True)
 class Recursion:
     """A system of max-plus updates; see the module docstring. Immutable."""
@@ -86,6 +81,9 @@ class Recursion:
     notes: Mapping[str, str] = field(default_factory=dict)  # why each rule holds (for traces)
     source: Recursion | None = field(default=None, compare=False, repr=False)
     bound: Mapping[str, Expr] = field(default_factory=dict, compare=False, repr=False)
+    #: The increments with state functions written out in the states (set in __post_init__).
+    dynamics: Mapping[str, Expr] = field(init=False, compare=False, repr=False)
+    _state_functions: Mapping[str, Expr] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # Formulas may be given as text ("eta_A + 1 + support(B)"): see theory.parse_expr.
@@ -99,16 +97,29 @@ class Recursion:
         if not self.order:
             object.__setattr__(self, "order", (*self.increments, *self.derived))
         states, rates = set(self.increments), set(self.rates)
-        for name, inc in self.increments.items():
-            unknown = inc.variables - states - rates
-            if unknown:
-                raise ExponentError(f"increment of {name} uses unknown {sorted(unknown)}")
+        # A derived quantity of the current state only (f = b + aTx, f − y = max(0, f)) is a
+        # *state function*: increments may read it, at the previous step, like a state.
+        functions: dict[str, Expr] = {}
         known = {*states, *(f"{s}_prev" for s in states), *(f"Delta_{s}" for s in states), *rates}
+        clash = sorted(set(self.derived) & known)
+        if clash:
+            raise _field_error(f"derived.{clash[0]}", "reuses the name of a state or rate")
         for name, expr in self.derived.items():
             unknown = expr.variables - known
             if unknown:
-                raise ExponentError(f"derived {name} uses unknown {sorted(unknown)}")
+                raise _field_error(f"derived.{name}", f"uses unknown {', '.join(sorted(unknown))}")
             known.add(name)
+            if expr.variables <= states | rates | functions.keys():
+                functions[name] = expr.substitute(functions)
+        object.__setattr__(self, "_state_functions", MappingProxyType(functions))
+        for name, inc in self.increments.items():
+            unknown = inc.variables - states - rates - functions.keys()
+            if unknown:
+                raise _field_error(
+                    f"increments.{name}", f"uses unknown {', '.join(sorted(unknown))}"
+                )
+        dynamics = {k: v.substitute(functions) for k, v in self.increments.items()}
+        object.__setattr__(self, "dynamics", MappingProxyType(dynamics))
 
     @property
     def states(self) -> tuple[str, ...]:
@@ -121,7 +132,7 @@ class Recursion:
     def bind(self, rates: Mapping[str, object]) -> Recursion:
         """Fix some rate exponents (exact values or expressions in other symbols). The stated
         formulas stay available (``source``) so that traces show the rules, not their values."""
-        env = {k: Expr.lift(v) for k, v in rates.items() if k in self.rates}
+        env = {k: _formula(v) for k, v in rates.items() if k in self.rates}
         free = tuple(
             dict.fromkeys(s for r in self.rates for s in (env[r].variables if r in env else {r}))
         )
@@ -169,13 +180,14 @@ class Recursion:
 
     def advance(self, prev: Step) -> Step:
         t = prev.t + 1
-        old = {s: prev.values[s] for s in self.states}
+        states = {s: prev.values[s] for s in self.states}
+        old = {**states, **{k: f.substitute(states) for k, f in self._state_functions.items()}}
         env: dict[str, Expr] = {}
         trace: list[TraceLine] = []
         for s in self.states:
-            inc = self.increments[s].substitute(old)
+            inc = self.dynamics[s].substitute(states)
             closed = [
-                g for term in self.increments[s].terms for g in term.gate if old[g].is_neg_inf
+                g for term in self.dynamics[s].terms for g in term.gate if states[g].is_neg_inf
             ]
             note = self.notes.get(s, "")
             if closed and inc.is_neg_inf:
@@ -183,8 +195,8 @@ class Recursion:
                 note = f"{why}: the normalised gradient is exactly 0, so {s} does not move"
             inputs = self._inputs(f"Delta_{s}", old)
             trace.append(TraceLine(f"Delta_{s}", t, self.rule(f"Delta_{s}"), inputs, inc, note))
-            env[s] = old[s] | inc
-            env[f"{s}_prev"] = old[s]
+            env[s] = states[s] | inc
+            env[f"{s}_prev"] = states[s]
             env[f"Delta_{s}"] = inc
             trace.append(TraceLine(s, t, self.rule(s), self._inputs(s, env), env[s]))
         for name, expr in self.derived.items():
@@ -206,39 +218,50 @@ class Recursion:
 
     def settling_steps(self, init: Mapping[str, object]) -> int:
         """A number of updates after which every bounded quantity has reached its steady value:
-        the support settles within #states steps, values within #states more (walks longer than
-        the number of nodes contain a cycle, and bounded cycles weigh ≤ 0)."""
+        the support settles within #states steps, values within #states more (the limit is the
+        value of a derivation tree of depth <= #states; see ``theory._steady``)."""
         return 2 * len(self.states) + 1
 
     # -- steady state -------------------------------------------------------------------------
     def steady_state(self, init: Mapping[str, object]) -> Mapping[str, Steady]:
-        """Exact steady state of every quantity (see the module docstring)."""
+        """Exact steady state of every quantity (see ``theory._steady``)."""
         start = {s: Expr.lift(init[s]) for s in self.states}
-        support = _support(self.increments, {s for s, v in start.items() if not v.is_neg_inf})
-        edges, sources = _graph(self.increments, support, start)
-        cycles = _simple_cycles(edges, support)
-        reach = _reachability(edges, support)
-        values: dict[str, Expr] = {}
-        growth: dict[str, Region] = {}
-        for s in self.states:
-            values[s] = _best_simple_paths(edges, sources, s) if s in support else Expr.neg_inf()
-            growth[s] = Region.empty()
-            for cycle_nodes, weight in cycles:
-                if any(s in reach[c] for c in cycle_nodes):
-                    growth[s] = growth[s] | Region.where(weight, ">")
-        out: dict[str, Steady] = {s: Steady(values[s], growth[s]) for s in self.states}
+        out: dict[str, Steady] = dict(analyse(self.dynamics, start))
+        values = {s: out[s].value for s in self.states}
         env: dict[str, Expr] = {}
         for s in self.states:
-            inc = self.increments[s].substitute(values)
             env[s] = values[s]
             env[f"{s}_prev"] = values[s]
-            env[f"Delta_{s}"] = inc
-            out[f"Delta_{s}"] = Steady(inc, _growth_of(self.increments[s], values, out))
             out[f"{s}_prev"] = out[s]
+        for name in self._state_functions:
+            env[name] = self.derived[name].substitute(env)
+            out[name] = derived_steady(self.derived[name], env, out)
+        for s in self.states:
+            env[f"Delta_{s}"] = self.dynamics[s].substitute(values)
+            out[f"Delta_{s}"] = derived_steady(self.dynamics[s], values, out)
         for name, expr in self.derived.items():
-            env[name] = expr.substitute(env)
-            out[name] = Steady(env[name], _growth_of(expr, env, out))
+            if name not in self._state_functions:
+                env[name] = expr.substitute(env)
+                out[name] = derived_steady(expr, env, out)
         return MappingProxyType({q: out[q] for q in self.order})
+
+
+def _field_error(field_: str, problem: str) -> ExponentError:
+    """An error about one formula, tagged with its field (a spec reports it by name)."""
+    kind, name = field_.split(".", 1)
+    err = ExponentError(f"{'increment of' if kind == 'increments' else 'derived'} {name} {problem}")
+    err.field = field_  # type: ignore[attr-defined]
+    return err
+
+
+def _formula(value: object) -> Expr:
+    """A rate's value: an exponent, an ``Expr``, or a formula as text (``"eta"``, ``"-1/2"``)."""
+    if isinstance(value, str):
+        try:
+            return Expr.const(value)
+        except ExponentError:
+            return parse_expr(value)
+    return Expr.lift(value)
 
 
 @functools.lru_cache(maxsize=256)
@@ -247,104 +270,28 @@ def _carry_rule(state: str) -> Expr:
     return Expr.max(Expr.symbol(f"{state}_prev"), Expr.symbol(f"Delta_{state}"))
 
 
-def _growth_of(expr: Expr, env: Mapping[str, Expr], known: Mapping[str, Steady]) -> Region:
-    """A max grows in t where a term that is not identically zero contains a growing quantity."""
-    grows = Region.empty()
+def derived_steady(expr: Expr, env: Mapping[str, Expr], known: Mapping[str, Steady]) -> Steady:
+    """A max grows in t where a term that is not identically zero contains a growing quantity,
+    and grows as fast as the fastest of them."""
+    inputs = []
     for term in expr.terms:
         if Expr((term,)).substitute(env).is_neg_inf:
             continue
-        for v in term.affine.variables:
-            if v in known:
-                grows = grows | known[v].growing
-    return grows
-
-
-def _support(increments: Mapping[str, Expr], start: set[str]) -> frozenset[str]:
-    """States that ever become non-zero: a term fires once its gate and its state are finite."""
-    support = set(start)
-    changed = True
-    while changed:
-        changed = False
-        for s, inc in increments.items():
-            if s in support:
-                continue
-            for term in inc.terms:
-                needs = term.gate | (term.affine.variables & increments.keys())
-                if needs <= support:
-                    support.add(s)
-                    changed = True
-                    break
-    return frozenset(support)
-
-
-def _graph(increments, support, start):
-    """Edges (j → i, weight) of the max-plus matrix on the support, and source values per node."""
-    edges: list[tuple[str, str, Affine]] = []
-    sources: dict[str, Expr] = {s: start[s] for s in support}
-    for i, inc in increments.items():
-        if i not in support:
-            continue
-        for term in inc.terms:
-            if not term.gate <= support:
-                continue
-            states = [(v, c) for v, c in term.affine.coeffs if v in increments]
-            rest = Affine.make(
-                {v: c for v, c in term.affine.coeffs if v not in increments}, term.affine.const
-            )
-            if not states:
-                sources[i] = sources[i] | Expr((Term(rest),))
-            elif len(states) == 1 and states[0][1] == 1:
-                edges.append((states[0][0], i, rest))
-            else:
-                raise ExponentError(
-                    f"increment of {i} is not max-plus linear in the states ({inc}); "
-                    "steady-state analysis needs each term to carry at most one state, once"
-                )
-    return edges, sources
-
-
-def _simple_cycles(edges, nodes) -> list[tuple[tuple[str, ...], Affine]]:
-    """Every simple cycle (self-loops included) with its total weight; parallel edges give
-    separate cycles. Exponential in general, instant for the handful of quantities here."""
-    order = sorted(nodes)
-    out = []
-
-    def extend(start: str, node: str, path: list[str], weight: Affine) -> None:
-        for j, i, w in edges:
-            if j != node:
-                continue
-            if i == start:
-                out.append((tuple(path), weight + w))
-            elif i not in path and order.index(i) > order.index(start):
-                extend(start, i, [*path, i], weight + w)
-
-    for start in order:
-        extend(start, start, [start], Affine.constant(0))
-    return out
-
-
-def _reachability(edges, nodes) -> dict[str, set[str]]:
-    reach = {n: {n} for n in nodes}
-    changed = True
-    while changed:
-        changed = False
-        for j, i, _ in edges:
-            for n in nodes:
-                if j in reach[n] and i not in reach[n]:
-                    reach[n].add(i)
-                    changed = True
-    return reach
-
-
-def _best_simple_paths(edges, sources: Mapping[str, Expr], target: str) -> Expr:
-    """max over sources s and simple paths s → target of source value + path weight."""
-    terms: list[Expr] = []
-
-    def walk(node: str, visited: frozenset[str], weight: Affine) -> None:
-        terms.append(sources.get(node, Expr.neg_inf()) + Expr((Term(weight),)))
-        for j, i, w in edges:
-            if i == node and j not in visited:
-                walk(j, visited | {j}, weight + w)
-
-    walk(target, frozenset({target}), Affine.constant(0))
-    return Expr.max(*terms)
+        inputs += [known[v] for v in term.affine.variables if v in known]
+    growing = Region.empty()
+    for s in inputs:
+        growing = growing | s.growing
+    kinds: dict[str, Region] = {}
+    faster = Region.empty()
+    for kind in reversed(GROWTH_KINDS):
+        where = Region.empty()
+        for s in inputs:
+            # An input without kinds (a hand-built Steady) grows linearly.
+            own = s.kinds if s.kinds else {"linear": s.growing}
+            if kind in own:
+                where = where | own[kind]
+        where = where - faster
+        if not where.is_empty():
+            kinds[kind] = where
+        faster = faster | where
+    return Steady(expr.substitute(env), growing, MappingProxyType(kinds))

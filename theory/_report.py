@@ -35,6 +35,7 @@ def headline_report() -> str:
         stable = region("adam", init, ["stable"], equal_rates=True)
         unstable_inside = region("adam", init, ["internal_instability"], equal_rates=True)
         efficient = region("adam", init, ["efficient"], equal_rates=True)
+        literal = region("adam", init, ["efficient_every_step"], equal_rates=True)
         p = predict("adam", init, eta_A=rate, eta_B=rate)
         lines.append(
             f"  Init[{init}]: stable {_where(stable)}; features learned at eta = "
@@ -43,6 +44,7 @@ def headline_report() -> str:
         )
         lines.append(
             f"{'':11}internal instability {_where(unstable_inside)}; efficient {_where(efficient)}"
+            f" (steady state), {_where(literal)} (at every t > 1)"
         )
     lines.append("")
     lines.append("LoRA+, rates η_A = Θ(n^-1), η_B = Θ(n^0) versus equal rates:")
@@ -59,7 +61,7 @@ def headline_report() -> str:
     grows = derive("gd-linear", "A").steady["f"].growing
     lines.append("")
     lines.append(
-        f"gd-linear at eta_A = eta_B = 0: f is {format_exponent(growing.exponents['f'])}; "
-        f"f grows without bound in t {_where(grows)}"
+        f"gd-linear at eta_A = eta_B = 0: f is {format_exponent(growing.exponents['f'])} "
+        f"({growing.growth['f']}); f grows without bound in t {_where(grows)}"
     )
     return "\n".join(lines)

@@ -24,19 +24,6 @@ __all__ = ["display", "to_json", "to_latex", "to_markdown"]
 
 Style = Literal["md", "latex"]
 
-# How each built-in quantity is written at step t, in plain Unicode and in LaTeX.
-_NAMES: Mapping[str, tuple[str, str]] = {
-    "Z_A": ("Z_A^{t}", "Z_A^{{{t}}}"),
-    "B": ("B_{t}", "B_{{{t}}}"),
-    "Z_B": ("Z_B^{t}", "Z_B^{{{t}}}"),
-    "dZ_B": ("ΔZ_B^{t}", "\\Delta Z_B^{{{t}}}"),
-    "delta1": ("δ¹_{t}", "\\delta^1_{{{t}}}"),
-    "delta2": ("δ²_{t}", "\\delta^2_{{{t}}}"),
-    "delta3": ("δ³_{t}", "\\delta^3_{{{t}}}"),
-    "b": ("b_{t}", "b_{{{t}}}"),
-    "aTx": ("a_{t}ᵀx", "a_{{{t}}}^\\top x"),
-    "f": ("f_{t}", "f_{{{t}}}"),
-}
 _RATES: Mapping[str, tuple[str, str]] = {
     "eta_A": ("η_A", "\\eta_A"),
     "eta_B": ("η_B", "\\eta_B"),
@@ -44,19 +31,28 @@ _RATES: Mapping[str, tuple[str, str]] = {
 }
 
 
-def display(variable: str, t: int, style: Style, *, increment_rule: bool = False) -> str:
-    """How a recursion variable is written at step t (``B_prev`` → B_{t−1}, ``Delta_X`` → ΔX^t)."""
+def display(
+    variable: str,
+    t: int,
+    style: Style,
+    *,
+    increment_rule: bool = False,
+    names: Mapping[str, tuple[str, str]] | None = None,
+) -> str:
+    """How a recursion variable is written at step t (``B_prev`` → B_{t−1}, ``Delta_X`` → ΔX^t);
+    ``names``: the model's display forms (quantity → plain and LaTeX format strings in ``t``)."""
     k = 0 if style == "md" else 1
     if variable in _RATES:
         return _RATES[variable][k]
     if variable.endswith("_prev"):
-        return display(variable[:-5], t - 1, style)
+        return display(variable[:-5], t - 1, style, names=names)
     if variable.startswith("Delta_"):
-        return ("Δ" if style == "md" else "\\Delta ") + display(variable[6:], t, style)
+        delta = "Δ" if style == "md" else "\\Delta "
+        return delta + display(variable[6:], t, style, names=names)
     if increment_rule:  # an increment's states are those of step t − 1
-        return display(variable, t - 1, style)
-    if variable in _NAMES:
-        return _NAMES[variable][k].format(t=t)
+        return display(variable, t - 1, style, names=names)
+    if names and variable in names:
+        return names[variable][k].format(t=t)
     return f"{variable}_{t}" if style == "md" else f"\\mathrm{{{variable}}}_{{{t}}}"
 
 
@@ -94,13 +90,16 @@ def _rate_names(style: Style) -> dict[str, str]:
     return {k: _gamma(v[0 if style == "md" else 1], style) for k, v in _RATES.items()}
 
 
-def _line(line: TraceLine, style: Style) -> str:
+def _line(line: TraceLine, style: Style, names: Mapping[str, tuple[str, str]] | None = None) -> str:
     increment = line.quantity.startswith("Delta_")
-    lhs = _gamma(display(line.quantity, line.t, style), style)
+    lhs = _gamma(display(line.quantity, line.t, style, names=names), style)
     value = _expr(line.value, style)
     if line.rule is None or (line.t == 0 and not line.inputs):
         return f"{lhs} = {value}"
-    shown = {v: display(v, line.t, style, increment_rule=increment) for v in line.rule.variables}
+    shown = {
+        v: display(v, line.t, style, increment_rule=increment, names=names)
+        for v in line.rule.variables
+    }
     symbolic = {v: _gamma(text, style) for v, text in shown.items() if v not in _RATES}
     rule = _expr(line.rule, style, symbolic, shown)
     inputs = dict(line.inputs)
@@ -144,8 +143,19 @@ def _wrap(text: str) -> str:
 
 
 def _title(d: Derivation) -> str:
-    rates = ", ".join(f"γ[{_RATES[k][0]}] = {_expr(v, 'md')}" for k, v in d.rates.items())
-    return f"{d.model}, Init[{d.init}], {rates}"
+    # A rate left as its own symbol is free: "γ[η_A] = γ[η_A]" would say nothing.
+    bound = [
+        f"γ[{_RATES[k][0] if k in _RATES else k}] = {_expr(v, 'md')}"
+        for k, v in d.rates.items()
+        if v != Expr.symbol(k)
+    ]
+    free = [
+        f"γ[{_RATES[k][0] if k in _RATES else k}]"
+        for k, v in d.rates.items()
+        if v == Expr.symbol(k)
+    ]
+    parts = [*bound, *([f"{', '.join(free)} symbolic"] if free else [])]
+    return ", ".join([f"{d.model}, Init[{d.init}]", *parts])
 
 
 def _steady_text(d: Derivation, q: str, style: Style) -> tuple[str, str]:
@@ -153,8 +163,13 @@ def _steady_text(d: Derivation, q: str, style: Style) -> tuple[str, str]:
     if s.growing.is_empty():
         return _expr(s.value, style), "never"
     if not s.growing.variables:  # fixed rates, and it grows
-        return "growing", "always"
-    return _expr(s.value, style), str(s.growing)
+        return f"growing ({s.growth_kind()})", "always"
+    kinds = "; ".join(f"{kind}: {where}" for kind, where in s.kinds.items())
+    return _expr(s.value, style), kinds or str(s.growing)
+
+
+def _display_names(d: Derivation) -> Mapping[str, tuple[str, str]]:
+    return d.spec.display if d.spec is not None else {}
 
 
 def to_markdown(d: Derivation) -> str:
@@ -167,12 +182,12 @@ def to_markdown(d: Derivation) -> str:
         out += ["", f"## t = {step.t}" + (" (initialization)" if step.t == 0 else ""), ""]
         for line in step.trace:
             note = f"  ({line.note})" if line.note and line.note != "initialization" else ""
-            out.append(f"- {_line(line, 'md')}{note}")
+            out.append(f"- {_line(line, 'md', _display_names(d))}{note}")
     out += [
         "",
         "## Steady state (t → ∞)",
         "",
-        "| quantity | exponent | grows without bound in t where |",
+        "| quantity | exponent | grows without bound in t where (and how) |",
     ]
     out.append("| --- | --- | --- |")
     last = d.steps[-1]
@@ -204,7 +219,7 @@ def to_latex(d: Derivation) -> str:
     for step in d.steps:
         rows.append(f"&\\text{{$t = {step.t}$}}")
         for line in step.trace:
-            text = _line(line, "latex")
+            text = _line(line, "latex", _display_names(d))
             lhs, _, rhs = text.partition(" = ")
             note = (
                 f" && \\text{{{_latex_text(line.note)}}}"
@@ -264,6 +279,7 @@ def to_json(d: Derivation) -> dict:
                 if not s.growing.is_empty() and not s.growing.variables
                 else fmt(s.value),
                 "growing_where": _region_text(s.growing),
+                "growth": {kind: _region_text(where) for kind, where in s.kinds.items()},
             }
             for q, s in d.steady.items()
         },

@@ -1,14 +1,15 @@
 """``lora-gamma``: the exact γ-exponent calculator on the command line.
 
-    lora-gamma derive --model adam --init A [--eta Q | --eta-A Q --eta-B Q] [--steps T]
+    lora-gamma derive --model M --init A [--eta Q | --eta-A Q --eta-B Q] [--steps T]
                       [--format md|latex|json]
-    lora-gamma point  --model adam --init A (--eta Q | --eta-A Q --eta-B Q) [--json]
-    lora-gamma region --model adam --init A --condition C [--condition C ...] [--equal-rates]
+    lora-gamma point  --model M --init A (--eta Q | --eta-A Q --eta-B Q) [--json]
+    lora-gamma region --model M --init A --condition C [--condition C ...] [--equal-rates]
                       [--json]
-    lora-gamma phase  --model adam --out phase.png
+    lora-gamma phase  --model M --out phase.png
 
-Bad input (a malformed exponent, an unknown model, init or condition, a missing rate) prints one
-line on stderr and exits with code 2.
+``M`` is a built-in model (adam, gd-linear) or a model spec file (``--model my-model.toml``).
+Bad input (a malformed exponent or spec, an unknown model, init or condition, a missing rate, an
+unwritable output) prints one line on stderr and exits with code 2.
 """
 
 from __future__ import annotations
@@ -20,8 +21,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from theory._exponent import ExponentError, format_exponent, parse_exponent
-from theory._models import CONDITIONS, MODELS, canonical_condition, canonical_init, canonical_model
+from theory._exponent import ExponentError, format_exponent, parse_exponent, shorten
+from theory._models import (
+    CONDITIONS,
+    MODELS,
+    canonical_condition,
+    canonical_init,
+    resolve_model,
+)
 from theory._predict import EQUAL_RATE, derive, predict, region
 
 __all__ = ["main"]
@@ -56,10 +63,11 @@ def _typed(convert, what: str):
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Exact width exponents γ of LoRA training dynamics.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    model = {"type": _typed(canonical_model, "model"), "required": True,
-             "help": f"one of {', '.join(MODELS)}"}  # fmt: skip
-    init = {"type": _typed(canonical_init, "init"), "required": True,
-            "help": "A (= Init[A] = Init[1]: B0 = 0), B (= Init[B] = Init[2]: A0 = 0)"}  # fmt: skip
+    model = {"type": _typed(resolve_model, "model"), "required": True,
+             "help": f"one of {', '.join(MODELS)}, or a model spec file (.toml)"}  # fmt: skip
+    init = {"required": True,
+            "help": "A (= Init[A] = Init[1]: B0 = 0), B (= Init[B] = Init[2]: A0 = 0), or an "
+                    "init of the model's spec"}  # fmt: skip
     exponent = _typed(parse_exponent, "exponent")
 
     def rates(p: argparse.ArgumentParser) -> None:
@@ -71,7 +79,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", **model)
     p.add_argument("--init", **init)
     rates(p)
-    p.add_argument("--steps", type=int, default=None, help="number of updates to unroll")
+    p.add_argument("--steps", type=_steps, default=None, help="number of updates to unroll")
     p.add_argument("--format", choices=("md", "latex", "json"), default="md")
 
     p = sub.add_parser("point", help="steady-state exponents and conditions at fixed rates")
@@ -84,8 +92,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", **model)
     p.add_argument("--init", **init)
     p.add_argument("--condition", action="append", required=True,
-                   type=_typed(canonical_condition, "condition"),
-                   help=f"one of {', '.join(CONDITIONS)} (repeat for a conjunction)")  # fmt: skip
+                   help=f"one of {', '.join(CONDITIONS)} or a condition of the model's spec "
+                        "(repeat for a conjunction)")  # fmt: skip
     p.add_argument("--equal-rates", action="store_true", help="η_A = η_B = Θ(n^eta)")
     p.add_argument("--json", action="store_true")
 
@@ -93,6 +101,16 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", **model)
     p.add_argument("--out", required=True, help="output figure (.png, .pdf or .svg)")
     return parser
+
+
+def _steps(text: str) -> int:
+    """A step count, read without building a huge integer."""
+    stripped = text.strip()
+    if not stripped.isascii() or not stripped.isdigit() or len(stripped) > 4:
+        raise argparse.ArgumentTypeError(
+            f"{shorten(text)} is not a number of steps between 0 and {MAX_STEPS}"
+        )
+    return int(stripped)
 
 
 def _join_negative_values(argv: Sequence[str]) -> list[str]:
@@ -127,43 +145,59 @@ def _cmd_derive(args: argparse.Namespace) -> str:
     eta_A, eta_B = _rates(args, required=False)
     if args.eta is None and eta_A is None and eta_B is None:
         eta_A = eta_B = None  # both symbolic
-    d = derive(args.model, args.init, eta_A=eta_A, eta_B=eta_B, steps=args.steps)
+    d = derive(args.model, _init(args), eta_A=eta_A, eta_B=eta_B, steps=args.steps)
     if args.format == "json":
         return json.dumps(d.to_json(), indent=2, ensure_ascii=False)
     return (d.to_latex() if args.format == "latex" else d.to_markdown()).rstrip("\n")
 
 
+def _init(args: argparse.Namespace) -> str:
+    return canonical_init(args.init, args.model)
+
+
 def _cmd_point(args: argparse.Namespace) -> str:
     eta_A, eta_B = _rates(args, required=True)
-    p = predict(args.model, args.init, eta_A=eta_A, eta_B=eta_B)
+    p = predict(args.model, _init(args), eta_A=eta_A, eta_B=eta_B)
     payload = {
         "model": p.model,
         "init": p.init,
         "eta_A": format_exponent(p.eta_A),
         "eta_B": format_exponent(p.eta_B),
         "exponents": {q: format_exponent(v) for q, v in p.exponents.items()},
+        "growth": dict(p.growth),
+        "first_steps": {q: [format_exponent(step[q]) for step in p.trajectory] for q in p.growth},
         "conditions": dict(p.conditions),
+        "holds_from_step": {c: t for c, t in p.holds_from.items() if t is not None},
     }
     if args.json:
         return json.dumps(payload)
     width = max(len(q) for q in (*p.exponents, *p.conditions))
     lines = [f"{p.model}, Init[{p.init}], γ[η_A] = {payload['eta_A']}, γ[η_B] = {payload['eta_B']}"]
     lines.append("steady-state exponents:")
-    lines += [f"  {q:<{width}}  {v}" for q, v in payload["exponents"].items()]
-    lines.append("conditions:")
-    lines += [f"  {c:<{width}}  {'yes' if ok else 'no'}" for c, ok in p.conditions.items()]
+    for q, v in payload["exponents"].items():
+        if q in p.growth:
+            first = ", ".join(payload["first_steps"][q])
+            v = f"{v} ({p.growth[q]}; t = 0..{len(p.trajectory) - 1}: {first})"
+        lines.append(f"  {q:<{width}}  {v}")
+    lines.append("conditions (steady state; from the step shown on):")
+    for c, ok in p.conditions.items():
+        start = p.holds_from.get(c)
+        since = f" (t >= {start})" if ok and start else ""
+        lines.append(f"  {c:<{width}}  {'yes' if ok else 'no'}{since}")
     return "\n".join(lines)
 
 
 def _cmd_region(args: argparse.Namespace) -> str:
-    where = region(args.model, args.init, args.condition, equal_rates=args.equal_rates)
+    names = [canonical_condition(c, args.model) for c in args.condition]
+    init = _init(args)
+    where = region(args.model, init, names, equal_rates=args.equal_rates)
     variables = [EQUAL_RATE] if args.equal_rates else ["eta_A", "eta_B"]
     if not args.json:
         return str(where)
     payload = {
-        "model": args.model,
-        "init": args.init,
-        "conditions": args.condition,
+        "model": args.model.name,
+        "init": init,
+        "conditions": names,
         "variables": variables,
         "region": str(where),
         "empty": where.is_empty(),
@@ -186,12 +220,28 @@ def _cmd_phase(args: argparse.Namespace) -> str:
     out = Path(args.out)
     if out.suffix.lower() not in _PLOT_SUFFIXES:
         raise _UsageError(f"--out {out}: use a .png, .pdf or .svg file name")
-    if not out.parent.is_dir():
-        raise _UsageError(f"--out {out}: directory {out.parent} does not exist")
+    problem = writable_file_problem(out)
+    if problem:
+        raise _UsageError(f"--out {out}: {problem}")
     from theory._phase import plot_phase_diagram
 
     plot_phase_diagram(args.model, out)
     return f"wrote {out}"
+
+
+def writable_file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be written as a new or replaced file (None if it can): checked before
+    any work, so a bad path never costs a plot."""
+    parent = path.parent
+    if path.is_dir():
+        return "is a directory"
+    if not parent.is_dir():
+        return f"directory {parent} does not exist"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"directory {parent} is not writable"
+    if path.exists() and not os.access(path, os.W_OK):
+        return "exists and is not writable"
+    return None
 
 
 _COMMANDS = {"derive": _cmd_derive, "point": _cmd_point, "region": _cmd_region, "phase": _cmd_phase}
@@ -204,7 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _build_parser().parse_args(_join_negative_values(argv))
         text = _COMMANDS[args.command](args)
     except (_UsageError, ExponentError) as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
+        one_line = " ".join(str(err).split())
+        print(f"{PROG}: error: {one_line}", file=sys.stderr)
         return 2
     except SystemExit as exit_:  # --help
         return int(exit_.code or 0)

@@ -1,0 +1,290 @@
+"""Models as values: a model stated declaratively, in Python or in a TOML spec file.
+
+A spec names the rates, the initial exponent of every state per initialization, the increments
+(the exponent of each state's one-step update, read at the previous step), the derived quantities,
+the roles (which quantity is the output, the internal feature, the output update) and the
+conditions (``theory._conditions``). The built-in models are spec files (``theory/models/``);
+``lora-gamma --model PATH`` loads a user's. ``extends = "adam"`` starts from a built-in spec and
+replaces or adds entries table by table.
+
+>>> spec = {
+...     "name": "toy", "rates": ["eta_A", "eta_B"],
+...     "inits": {"A": {"x": "0"}},
+...     "increments": {"x": "eta_A + eta_B + x"},
+...     "roles": {"output": "x"},
+...     "conditions": {"stable": "x <= 0"},
+... }
+>>> model = model_from_spec(spec)
+>>> model.name, sorted(model.conditions), str(model.recursion.increments["x"])
+('toy', ['stable'], 'eta_A + eta_B + x')
+>>> model_from_spec({**spec, "conditions": {"stable": "y <= 0"}})
+Traceback (most recent call last):
+...
+theory._spec.SpecError: <python>: conditions.stable: 'y <= 0' names no quantity or rate ...: y
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from types import MappingProxyType
+
+from theory._conditions import Condition
+from theory._exponent import ExponentError, parse_exponent, shorten
+from theory._parse import parse_expr
+from theory._recursion import Recursion
+
+__all__ = ["EXAMPLE_DIR", "MODEL_DIR", "Model", "SpecError", "load_model", "model_from_spec"]
+
+#: Where the built-in models' spec files live.
+MODEL_DIR = Path(__file__).resolve().parent / "models"
+#: Where the example specs live (an SGD layer, its momentum variant, Adam with the AB init).
+EXAMPLE_DIR = Path(__file__).resolve().parent / "examples"
+_KEYS = {
+    "name", "description", "rates", "order", "extends", "inits", "increments", "derived",
+    "roles", "conditions", "notes", "display", "window",
+}  # fmt: skip
+_TABLES = ("inits", "increments", "derived", "roles", "conditions", "notes", "display")
+_MAX_SPEC_BYTES = 1 << 20
+
+
+class SpecError(ExponentError):
+    """A malformed model spec; the message names the file and the field."""
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    """A model: its recursion, initial exponents per init, the names that play the roles of the
+    output Z_B, the internal feature Z_A and the output update ΔZ_B, and its conditions.
+    Compared and hashed by identity (it keys caches)."""
+
+    name: str
+    recursion: Recursion
+    inits: Mapping[str, Mapping[str, object]]
+    output: str
+    internal: str
+    update: tuple[str, ...]  # the output update is the max of these (ΔZ_B, resp. δ¹, δ², δ³)
+    description: str
+    conditions: Mapping[str, Condition] = field(default_factory=dict)
+    display: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # quantity → (md, LaTeX)
+    source: str = "<python>"
+    #: The phase diagram's window (γ[η_A] from, to, γ[η_B] from, to); None: the papers' (−2, 1)².
+    window: tuple[Fraction, Fraction, Fraction, Fraction] | None = None
+
+    @property
+    def rates(self) -> tuple[str, ...]:
+        return self.recursion.rates
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, object], *, source: str = "<python>") -> Model:
+        return model_from_spec(spec, source=source)
+
+
+def load_model(path: str | Path) -> Model:
+    """Read a TOML spec file (see the module docstring and docs/theory.md §10)."""
+    path = Path(path)
+    where = str(path)
+    try:
+        if path.stat().st_size > _MAX_SPEC_BYTES:
+            raise SpecError(f"{where}: larger than {_MAX_SPEC_BYTES} bytes: not a model spec")
+        spec = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(f"{where}: no such model spec file") from None
+    except IsADirectoryError:
+        raise SpecError(f"{where}: a directory, not a model spec file") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"{where}: not a UTF-8 text file") from None
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError(f"{where}: not valid TOML ({err})") from None
+    except OSError as err:
+        raise SpecError(f"{where}: cannot read ({err.strerror})") from None
+    return model_from_spec(spec, source=where)
+
+
+def builtin_spec(name: str) -> dict:
+    return tomllib.loads((MODEL_DIR / f"{name}.toml").read_text(encoding="utf-8"))
+
+
+def model_from_spec(spec: Mapping[str, object], *, source: str = "<python>") -> Model:
+    """Build a ``Model`` from a spec mapping (what a TOML file parses to)."""
+
+    def fail(field_: str, problem: str) -> SpecError:
+        return SpecError(f"{source}: {field_}: {problem}")
+
+    if not isinstance(spec, Mapping):
+        raise fail("spec", "expected a table of fields")
+    spec = _extended(spec, fail)
+    unknown = sorted(set(spec) - _KEYS)
+    if unknown:
+        raise fail(unknown[0], f"unknown field (expected some of {', '.join(sorted(_KEYS))})")
+    name = _text(spec.get("name"), "name", fail)
+    rates = _strings(spec.get("rates", ["eta_A", "eta_B"]), "rates", fail)
+    tables = {t: _table(spec.get(t, {}), t, fail) for t in _TABLES}
+    if not tables["increments"]:
+        raise fail("increments", "a model needs at least one state (one increment)")
+    order = _strings(spec["order"], "order", fail) if "order" in spec else ()
+    states = tuple(tables["increments"])
+    recursion = _recursion(name, rates, tables, order, fail)
+    quantities = set(recursion.order) | set(recursion.derived) | set(states)
+    inits = _inits(tables["inits"], states, fail)
+    roles = tables["roles"]
+    for role in roles:
+        if role not in ("output", "internal", "update"):
+            raise fail(f"roles.{role}", "unknown role (expected output, internal, update)")
+    output = _role(roles.get("output"), "roles.output", quantities, fail)
+    internal = _role(roles.get("internal", output), "roles.internal", quantities, fail)
+    update_list = roles.get("update", [output])
+    update = _strings(update_list, "roles.update", fail)
+    for i, q in enumerate(update):
+        _role(q, f"roles.update[{i}]", quantities, fail)
+    conditions: dict[str, Condition] = {}
+    for cname, body in tables["conditions"].items():
+        where = f"conditions.{cname}"
+        text, meaning = body, ""
+        if isinstance(body, Mapping):
+            text, meaning = body.get("holds"), body.get("means", "")
+            extra = sorted(set(body) - {"holds", "means"})
+            if extra:
+                raise fail(f"{where}.{extra[0]}", "unknown field (expected holds, means)")
+        try:
+            conditions[cname] = Condition.parse(
+                _text(text, where, fail),
+                quantities=quantities,
+                rates=rates,
+                known=conditions,
+                meaning=_text(meaning, f"{where}.means", fail, empty=True),
+            )
+        except SpecError:
+            raise
+        except ExponentError as err:
+            raise fail(where, str(err)) from None
+    for table in ("notes", "display"):
+        for q in tables[table]:
+            if q not in quantities:
+                raise fail(f"{table}.{q}", "not a quantity of the model")
+    display = {}
+    for q, forms in tables["display"].items():
+        pair = _strings(forms, f"display.{q}", fail)
+        if len(pair) != 2:
+            raise fail(f"display.{q}", "expected [plain, LaTeX], e.g. ['Z_A^{t}', 'Z_A^{{{t}}}']")
+        for form in pair:
+            try:
+                form.format(t=1)
+            except (KeyError, IndexError, ValueError):
+                raise fail(
+                    f"display.{q}", f"{shorten(form)} is no format in t, such as 'Z_A^{{t}}'"
+                ) from None
+        display[q] = (pair[0], pair[1])
+    return Model(
+        name,
+        recursion,
+        inits,
+        output,
+        internal,
+        update,
+        _text(spec.get("description", ""), "description", fail, empty=True),
+        MappingProxyType(conditions),
+        MappingProxyType(display),
+        source,
+        _window(spec.get("window"), fail),
+    )
+
+
+def _window(value, fail) -> tuple[Fraction, Fraction, Fraction, Fraction] | None:
+    if value is None:
+        return None
+    texts = _strings(value, "window", fail)
+    try:
+        x0, x1, y0, y1 = (Fraction(parse_exponent(t)) for t in texts)
+    except (ExponentError, TypeError, ValueError):
+        raise fail("window", "expected four rationals: [eta_A from, to, eta_B from, to]") from None
+    if not (x0 < x1 and y0 < y1):
+        raise fail("window", "each range must run from a smaller to a larger exponent")
+    return (x0, x1, y0, y1)
+
+
+def _extended(spec: Mapping[str, object], fail) -> Mapping[str, object]:
+    base_name = spec.get("extends")
+    if base_name is None:
+        return spec
+    if not isinstance(base_name, str) or not (MODEL_DIR / f"{base_name}.toml").is_file():
+        builtins = ", ".join(sorted(p.stem for p in MODEL_DIR.glob("*.toml")))
+        raise fail("extends", f"{base_name!r} is not a built-in model (expected {builtins})")
+    merged = dict(builtin_spec(base_name))
+    for key, value in spec.items():
+        if key in _TABLES and isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = {**merged[key], **value}
+        elif key != "extends":
+            merged[key] = value
+    merged.setdefault("description", "")
+    return merged
+
+
+def _recursion(name, rates, tables, order, fail) -> Recursion:
+    formulas = {}
+    for table in ("increments", "derived"):
+        formulas[table] = {}
+        for key, value in tables[table].items():
+            try:
+                formulas[table][key] = parse_expr(_text(value, f"{table}.{key}", fail))
+            except ExponentError as err:
+                raise fail(f"{table}.{key}", str(err)) from None
+    for key, value in tables["notes"].items():
+        _text(value, f"notes.{key}", fail)
+    try:
+        return Recursion(
+            name, rates, formulas["increments"], formulas["derived"], order, dict(tables["notes"])
+        )
+    except ExponentError as err:
+        raise fail(getattr(err, "field", "increments"), str(err)) from None
+
+
+def _inits(table, states, fail) -> Mapping[str, Mapping[str, object]]:
+    if not table:
+        raise fail("inits", "a model needs at least one initialization (e.g. [inits.A])")
+    out = {}
+    for init, values in table.items():
+        if not isinstance(values, Mapping):
+            raise fail(f"inits.{init}", "expected a table: state = initial exponent")
+        extra = sorted(set(values) - set(states))
+        if extra:
+            raise fail(f"inits.{init}.{extra[0]}", "not a state (states have an increment)")
+        missing = [s for s in states if s not in values]
+        if missing:
+            raise fail(f"inits.{init}", f"no initial exponent for state {missing[0]}")
+        parsed = {}
+        for s in states:
+            try:
+                parsed[s] = parse_exponent(values[s])
+            except ExponentError as err:
+                raise fail(f"inits.{init}.{s}", str(err)) from None
+        out[str(init)] = MappingProxyType(parsed)
+    return MappingProxyType(out)
+
+
+def _role(value, where, quantities, fail) -> str:
+    name = _text(value, where, fail)
+    if name not in quantities:
+        raise fail(where, f"{name!r} is not a quantity of the model")
+    return name
+
+
+def _table(value, where, fail) -> Mapping:
+    if not isinstance(value, Mapping):
+        raise fail(where, "expected a table")
+    return value
+
+
+def _text(value, where, fail, *, empty: bool = False) -> str:
+    if not isinstance(value, str) or (not empty and not value.strip()):
+        raise fail(where, f"expected a non-empty string, not {type(value).__name__}")
+    return value
+
+
+def _strings(value, where, fail) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise fail(where, "expected a list of strings")
+    return tuple(_text(v, f"{where}[{i}]", fail) for i, v in enumerate(value))
