@@ -13,8 +13,9 @@ AdamW, 8 equal rates x 2 seeds x 150 steps, instrumentation off. For each width 
   second grid with twice the steps separates the per-step cost from the fixed cost (setup, etc.);
 - the achieved FLOP rate of the essential work (``benchmarks._flops``: the products of the LoRA
   layer's forward and backward per run-step, plus the per-seed setup in the whole call) and its
-  fraction of the float32 matrix-multiply rate measured in the same process; the kernel is
-  compute-bound, so this is the limit that means something;
+  fraction of the float32 matrix-multiply rate measured in the same process just before and just
+  after the width's timing (the faster of the two); the kernel is compute-bound, so this is the
+  limit that means something;
 - the effective bandwidth of the unavoidable N·n traffic (:data:`FLOOR_PASSES` passes over N·n
   float32 per run-step, see :data:`FLOOR_EXPLANATION`) and its fraction of the copy bandwidth, a
   yardstick the fused kernel exceeds since it never stores the N·n pre-activation;
@@ -38,6 +39,7 @@ import platform
 import shlex
 import sys
 import time
+from functools import partial
 from typing import NoReturn
 
 import jax
@@ -300,13 +302,19 @@ def _derived(
 
 
 def measure_width(
-    workload, *, baseline_steps, baseline_seconds, chunk_size, reference, n_train, per_step
+    workload, *, baseline_steps, baseline_seconds, chunk_size, matmul, copy_GBps, n_train, per_step
 ) -> dict:
     """Project, baseline and the derived FLOP-rate and bandwidth figures at one width.
 
-    ``reference``: ``{"matmul_GFLOPs": …, "copy_GBps": …}`` measured in this process.
+    ``matmul()`` measures the f32 matmul rate (a dict with ``GFLOPs``); it is measured just before
+    and just after the project's timing, and the faster of the two is the width's reference: on a
+    shared machine the load changes within a run, and a rate measured minutes earlier would not
+    describe the machine the project ran on. ``copy_GBps``: the copy-bandwidth reference.
     """
+    matmul_before = matmul()["GFLOPs"]
     project = time_project(workload, chunk_size, per_step)
+    matmul_after = matmul()["GFLOPs"]
+    reference = {"matmul_GFLOPs": max(matmul_before, matmul_after), "copy_GBps": copy_GBps}
     baseline = time_baseline(workload, baseline_steps, baseline_seconds)
     floor_bytes = FLOOR_PASSES * n_train * workload.width * 4
     flops = _workload.essential_flops(workload)
@@ -321,6 +329,11 @@ def measure_width(
         "project": project,
         "baseline": baseline,
         "flops": flops,
+        "matmul_GFLOPs": {
+            "before": matmul_before,
+            "after": matmul_after,
+            "reference": reference["matmul_GFLOPs"],
+        },
         "floor_bytes_per_run_step": floor_bytes,
         **_derived(
             project["run_steps_per_s"],
@@ -364,7 +377,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict:
     stages.set_description("matmul rate")
     matmul = _flops.matmul_rate(size=defaults["matmul_size"], repeats=2 if args.smoke else 5)
     stages.update()
-    reference = {"matmul_GFLOPs": matmul["GFLOPs"], "copy_GBps": bandwidth["best"]}
+    # Around each width's timing: fewer repeats than the first measurement, which compiles.
+    bracket = partial(
+        _flops.matmul_rate, size=defaults["matmul_size"], repeats=2 if args.smoke else 3
+    )
     stages.set_description("baseline = project check")
     equivalence = check_equivalence()
     stages.update()
@@ -381,7 +397,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict:
                     else args.baseline_seconds
                 ),
                 chunk_size=args.chunk_size,
-                reference=reference,
+                matmul=bracket,
+                copy_GBps=bandwidth["best"],
                 n_train=n_train,
                 per_step=not args.smoke,
             )
@@ -424,8 +441,10 @@ def format_table(record: dict) -> str:
         f"device: {device['cpu_model']}, {device['cores']} cores, jax {device['jax_devices']}",
         f"load average (1, 5, 15 min): before {_load(record['load_average']['before'])}, "
         f"after {_load(record['load_average']['after'])}",
-        f"f32 matmul rate: {matmul['GFLOPs']:.1f} GFLOP/s (jnp.dot {matmul['size']}^2, best of "
-        f"{matmul['repeats']}; median {matmul['median_GFLOPs']:.1f})",
+        f"f32 matmul rate at the start: {matmul['GFLOPs']:.1f} GFLOP/s (jnp.dot "
+        f"{matmul['size']}^2, best of {matmul['repeats']}; median {matmul['median_GFLOPs']:.1f}); "
+        "each width's % of matmul uses the faster of the rates measured just before and just "
+        "after its project timing",
         "copy bandwidth (read + write): "
         + ", ".join(f"{m} {bandwidth[m]:.1f}" for m in _bandwidth.METHODS)
         + f" GB/s; reference = {bandwidth['best_method']}",
@@ -457,9 +476,12 @@ def format_table(record: dict) -> str:
     lines += ["", "essential FLOPs and the baseline's timed steps:"]
     for r in record["results"]:
         spread = r["baseline"]["spread"]
+        matmul_width = r["matmul_GFLOPs"]
         lines.append(
             f"  width {r['width']}: {r['flops']['per_run_step'] / 1e6:.1f} MFLOP per run-step, "
-            f"{r['flops']['setup_per_seed'] / 1e9:.2f} GFLOP setup per seed; baseline "
+            f"{r['flops']['setup_per_seed'] / 1e9:.2f} GFLOP setup per seed; matmul reference "
+            f"{matmul_width['reference']:.1f} GFLOP/s (before {matmul_width['before']:.1f}, "
+            f"after {matmul_width['after']:.1f}); baseline "
             f"{r['baseline']['timed_steps']} steps, median {1e3 * spread['median_s']:.2f} ms "
             f"(quartiles {1e3 * spread['q1_s']:.2f}-{1e3 * spread['q3_s']:.2f}, "
             f"min {1e3 * spread['min_s']:.2f}, max {1e3 * spread['max_s']:.2f}; "
