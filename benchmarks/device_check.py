@@ -27,16 +27,16 @@ import sys
 import time
 from pathlib import Path
 
-#: The CPU figures that GPU figures are divided by: docs/performance.md, "Results", the final code's
-#: run of 2026-11-23 06:00 UTC (2-core Xeon, load ≈ 2), and the whole Figure-2 paper preset end to
-#: end on the same machine (1 min 30 s, compilation included).
+#: The CPU figures that GPU figures are divided by: docs/performance.md, "Results", the quiet run of
+#: 2026-12-01 06:45 UTC (2-core AMD EPYC, load 0.4-2.0), and the whole Figure-2 paper preset end to
+#: end right after it (1 min 2 s, compilation included).
 CPU_REFERENCE = {
-    "source": "docs/performance.md, CPU kernel, 2-core Xeon, 2026-11-23 06:00-06:05 UTC",
+    "source": "docs/performance.md, CPU kernel, 2-core AMD EPYC, 2026-12-01 06:45-06:51 UTC",
     "benchmark": {
-        1024: {"whole_call": {"run_steps_per_s": 1838.5}, "per_step": {"run_steps_per_s": 1737.5}},
-        8192: {"whole_call": {"run_steps_per_s": 212.2}, "per_step": {"run_steps_per_s": 230.1}},
+        1024: {"whole_call": {"run_steps_per_s": 1994.9}, "per_step": {"run_steps_per_s": 2070.7}},
+        8192: {"whole_call": {"run_steps_per_s": 263.5}, "per_step": {"run_steps_per_s": 301.6}},
     },
-    "figure2_paper_wall_s": 90.0,
+    "figure2_paper_wall_s": 62.0,
 }
 #: The issue's GPU target: the whole Figure-2 paper preset in at most this on one H100/H200.
 FIGURE2_TARGET_S = 60.0
