@@ -73,13 +73,17 @@ def adamw_step(lora, opt_state, eta, frozen, x, y, *, b1, b2, eps, weight_decay)
 _loss = jax.jit(mse)
 
 
-def _adamw_loop(frozen, lora, opt_state, x, y, eta, steps, hyper):
-    """``steps`` jitted steps in a Python loop; the state and the losses before each update."""
+def _adamw_loop(frozen, lora, opt_state, x, y, eta, steps, hyper, seconds=None):
+    """``steps`` jitted steps in a Python loop; the state and the losses before each update.
+    ``seconds``, a list, receives each step's wall time (the step and its loss on the host)."""
     eta = jnp.float32(eta)
     losses = []
     for _ in range(steps):
+        start = time.perf_counter()
         lora, opt_state, loss = adamw_step(lora, opt_state, eta, frozen, x, y, **hyper)
         losses.append(float(loss))  # the host sync a logging training loop does every step
+        if seconds is not None:
+            seconds.append(time.perf_counter() - start)
     return lora, opt_state, losses
 
 
@@ -108,7 +112,7 @@ def train_one_run(
     return np.asarray(losses, np.float32)
 
 
-def seconds_per_step(
+def step_seconds(
     frozen: Frozen,
     lora: dict,
     x: jax.Array,
@@ -116,14 +120,18 @@ def seconds_per_step(
     *,
     eta: float,
     timed_steps: int,
+    min_seconds: float = 0.0,
+    max_steps: int = 2000,
     warmup_steps: int = 1,
     weight_decay: float = 0.0,
-) -> float:
-    """Wall seconds per step of one run, from ``timed_steps`` steps after ``warmup_steps`` steps
-    (which compile the step)."""
+) -> np.ndarray:
+    """Wall seconds of each timed step of one run, after ``warmup_steps`` steps (which compile the
+    step): at least ``timed_steps`` steps, more until they add up to ``min_seconds`` (at most
+    ``max_steps``). Each step ends with its loss on the host, so each is timed alone."""
     hyper = _hyper(weight_decay)
     opt_state = optax.adamw(eta, **hyper).init(lora)
     lora, opt_state, _ = _adamw_loop(frozen, lora, opt_state, x, y, eta, warmup_steps, hyper)
-    start = time.perf_counter()
-    _adamw_loop(frozen, lora, opt_state, x, y, eta, timed_steps, hyper)
-    return (time.perf_counter() - start) / timed_steps
+    seconds: list[float] = []
+    while len(seconds) < timed_steps or (sum(seconds) < min_seconds and len(seconds) < max_steps):
+        lora, opt_state, _ = _adamw_loop(frozen, lora, opt_state, x, y, eta, 1, hyper, seconds)
+    return np.asarray(seconds)

@@ -16,7 +16,7 @@ import math
 import jax
 import numpy as np
 
-from benchmarks import _baseline
+from benchmarks import _baseline, _flops
 from toymodels import TrainConfig
 from toymodels.core import _data, _models
 
@@ -70,6 +70,32 @@ def project_config(workload: Workload, init: str | None = None) -> TrainConfig:
         steps=workload.steps,
         record=workload.record,
     )
+
+
+def essential_flops(workload: Workload) -> dict:
+    """The essential FLOPs of the workload (``benchmarks._flops``): per run-step, per seed's
+    setup, and for a whole pass over the width's cells (the setup once per seed: the inits share
+    it, as in the sweep).
+
+    >>> flops = essential_flops(Workload(width=1024, n_rates=8, n_seeds=2, steps=150))
+    >>> flops["whole_call"] == 4800 * flops["per_run_step"] + 2 * flops["setup_per_seed"]
+    True
+    """
+    config = project_config(workload)
+    per_step = _flops.layer_flops_per_run_step(
+        n_train=config.n_train, n_test=config.n_test, width=workload.width, rank=workload.rank
+    )
+    setup = _flops.setup_flops_per_seed(
+        n_train=config.n_train,
+        n_test=config.n_test,
+        width=workload.width,
+        input_dim=_data.INPUT_DIM,
+    )
+    return {
+        "per_run_step": per_step,
+        "setup_per_seed": setup,
+        "whole_call": per_step * workload.run_steps + setup * workload.n_seeds,
+    }
 
 
 def baseline_problem(config: TrainConfig, seed: int):

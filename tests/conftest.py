@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 
-# Must be set before JAX initialises a backend: no test may need a GPU.
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# Must be set before JAX initialises a backend: no test may need a GPU. The device check
+# (benchmarks/device_check.sh) sets LORA_TEST_PLATFORM=cuda to run a subset on a GPU.
+os.environ.setdefault("JAX_PLATFORMS", os.environ.get("LORA_TEST_PLATFORM", "cpu"))
 
 import jax
 from hypothesis import HealthCheck, settings
 
-jax.config.update("jax_platforms", "cpu")
+jax.config.update("jax_platforms", os.environ.get("LORA_TEST_PLATFORM", "cpu"))
 # Implicit rank promotion hides shape bugs (an [N] array silently broadcast against [N, 1]).
 jax.config.update("jax_numpy_rank_promotion", "raise")
 # Results are float32 by design; x64 stays off so tests see what users run.

@@ -32,13 +32,30 @@ def test_smoke_record_has_every_documented_field(smoke_record):
     runs = len(result["inits"]) * result["n_rates"] * result["n_seeds"]
     assert result["run_steps"] == runs * result["steps"]
     assert result["baseline"]["estimated"] is True
+    assert smoke_record["matmul_f32"]["size"] == run.SMOKE["matmul_size"]
     for value in (
         result["project"]["run_steps_per_s"],
         result["baseline"]["run_steps_per_s"],
         result["effective_bandwidth_GBps"],
+        result["achieved_GFLOPs"],
+        result["fraction_of_matmul_rate"],
         result["speedup_over_baseline"],
+        smoke_record["matmul_f32"]["GFLOPs"],
     ):
         assert np.isfinite(value) and value > 0
+
+
+def test_baseline_is_the_median_of_at_least_the_requested_steps_with_its_spread(smoke_record):
+    (result,) = smoke_record["results"]
+    baseline = result["baseline"]
+    spread = baseline["spread"]
+    assert baseline["timed_steps"] >= run.SMOKE["baseline_steps"]
+    assert spread["min_s"] <= spread["q1_s"] <= spread["median_s"] <= spread["q3_s"]
+    assert spread["q3_s"] <= spread["max_s"]
+    assert baseline["seconds_per_run_step"] == spread["median_s"]
+    assert spread["iqr_over_median"] == pytest.approx(
+        (spread["q3_s"] - spread["q1_s"]) / spread["median_s"]
+    )
 
 
 def test_derived_figures_follow_from_the_measurements(smoke_record):
@@ -56,12 +73,27 @@ def test_derived_figures_follow_from_the_measurements(smoke_record):
     assert result["fraction_of_copy_bandwidth"] == pytest.approx(
         result["effective_bandwidth_GBps"] / best
     )
+    # The whole call's FLOP rate: every run-step's work and each seed's setup over the warm call.
+    flops = result["flops"]
+    assert flops["whole_call"] == (
+        flops["per_run_step"] * result["run_steps"] + flops["setup_per_seed"] * result["n_seeds"]
+    )
+    assert result["achieved_GFLOPs"] == pytest.approx(
+        flops["whole_call"] / result["project"]["warm_call_s"] / 1e9
+    )
+    # The reference is the faster of the matmul rates measured around this width's timing.
+    matmul = result["matmul_GFLOPs"]
+    assert matmul["reference"] == max(matmul["before"], matmul["after"]) > 0
+    assert result["fraction_of_matmul_rate"] == pytest.approx(
+        result["achieved_GFLOPs"] / matmul["reference"]
+    )
 
 
 def test_table_names_device_and_every_width(smoke_record):
     table = run.format_table(smoke_record)
     assert smoke_record["device"]["cpu_model"] in table
     assert "| 32 |" in table and "ESTIMATED" in table
+    assert "GFLOP/s" in table and "% of matmul" in table and "IQR/median" in table
 
 
 @pytest.mark.parametrize("init", ["A", "B"], ids=["Init[A]", "Init[B]"])
@@ -78,8 +110,8 @@ def test_baseline_does_the_same_work_as_the_project(init):
 
 @pytest.mark.parametrize(
     "argv",
-    [["--widths", "0"], ["--steps", "x"], ["--rates", "-1"]],
-    ids=["width0", "steps", "rates"],
+    [["--widths", "0"], ["--steps", "x"], ["--rates", "-1"], ["--baseline-seconds", "-1"]],
+    ids=["width0", "steps", "rates", "baseline-seconds"],
 )
 def test_bad_flag_is_one_line_and_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:

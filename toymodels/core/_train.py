@@ -264,13 +264,14 @@ def _layer_run(cfg, features, test_features, y, y_test, lora0, eta_A, eta_B):
 
 def _linear_run(cfg, x, y, params0, eta_A, eta_B):
     def loss_fn(params):
-        aTx = x @ params["a"]
-        return 0.5 * _mse(params["b"] * aTx, y), aTx
+        aTx = x @ params["A"]
+        return 0.5 * _mse(params["B"] * aTx, y), aTx
 
     def metrics_fn(params, aTx, prev, prev_aTx):
-        return linear_metrics(params["b"], aTx, prev["b"], prev_aTx)
+        return linear_metrics(params["B"], aTx, prev["B"], prev_aTx)
 
-    params = {"a": params0.a, "b": params0.b}
+    # Keyed A, B: a and b play LoRA's A and B, and the optimizer selects by those names.
+    params = {"A": params0.a, "B": params0.b}
     return _run(cfg, params, loss_fn, None, metrics_fn, eta_A, eta_B)
 
 

@@ -41,6 +41,19 @@ def cell_cost(config: SweepConfig, width: int) -> float:
 
 #: Memory one compiled call may use for its runs' [N, n] activations; wider cells train in chunks.
 MEMORY_BUDGET_BYTES = 4 * 2**30
+#: On a device that reports its memory (GPU, TPU), the budget is this fraction of it if larger.
+DEVICE_MEMORY_FRACTION = 0.5
+
+
+def memory_budget_bytes() -> int:
+    """:data:`MEMORY_BUDGET_BYTES`, or :data:`DEVICE_MEMORY_FRACTION` of the default device's memory
+    where JAX reports it (``memory_stats()`` is None on CPU)."""
+    import jax
+
+    limit = (jax.devices()[0].memory_stats() or {}).get("bytes_limit")
+    if not limit:
+        return MEMORY_BUDGET_BYTES
+    return max(MEMORY_BUDGET_BYTES, int(DEVICE_MEMORY_FRACTION * limit))
 
 
 def runs_per_call(config: SweepConfig, width: int) -> int | None:
@@ -52,7 +65,7 @@ def runs_per_call(config: SweepConfig, width: int) -> int | None:
     n_train = int(config.train.get("n_train") or 1000)
     per_run = 16 * 4 * n_train * width
     runs = len(config.seeds) * config.n_rates
-    fits = max(1, MEMORY_BUDGET_BYTES // per_run)
+    fits = max(1, memory_budget_bytes() // per_run)
     return None if fits >= runs else int(fits)
 
 

@@ -10,8 +10,10 @@ arrays, one set per run (``docs/performance.md`` has the measurements behind eac
   ``H`` instead of stored, ``∂L/∂pre`` is formed once, and ``∂L/∂B = (∂L/∂pre)ᵀ Z_A`` is taken as r
   vector-matrix products, which stream ``∂L/∂pre`` row by row (XLA's ``[r, N] × [N, n]`` dot is 3×
   slower).
-- Rows are processed in blocks of at most :data:`BLOCK_FLOATS` floats per run (a ``lax.scan``), so
-  every ``[rows, n]`` intermediate of a block stays in cache instead of travelling to memory.
+- On CPU, rows are processed in blocks of at most :data:`BLOCK_FLOATS` floats per run (a
+  ``lax.scan``), so every ``[rows, n]`` intermediate of a block stays in cache instead of travelling
+  to memory. Other platforms (GPU/TPU) take all rows in one block by default: a loop of small
+  blocks there is a sequence of small kernels, and their memory holds the whole ``[N, n]``.
 - On CPU, the forward and backward passes of the teacher-student model (``H`` given, rank ≤ 4) go to
   :mod:`_cpukernel` instead: one fused numba loop nest per pass for all the runs of a
   ``vmap`` at once, which XLA:CPU cannot generate (it keeps the elementwise work and the products
@@ -261,17 +263,21 @@ def _kernel_problem() -> str | None:
     return None
 
 
-def _dispatch(use_host, on_cpu, elsewhere, *args):
-    if not use_host:
-        return elsewhere(*args)
-    return jax.lax.platform_dependent(*args, cpu=on_cpu, default=elsewhere)
+def _dispatch(use_host, rows, on_cpu, xla, *args):
+    """Compiling for CPU: ``on_cpu`` (the kernel) if ``use_host``, else ``xla`` in blocks of
+    ``rows[0]`` rows; for any other platform, ``xla`` in blocks of ``rows[1]`` rows."""
+    cpu_rows, other_rows = rows
+    if not use_host and cpu_rows == other_rows:
+        return xla(cpu_rows, *args)
+    cpu = on_cpu if use_host else partial(xla, cpu_rows)
+    return jax.lax.platform_dependent(*args, cpu=cpu, default=partial(xla, other_rows))
 
 
 # --- The layer ------------------------------------------------------------------------------------
 
 
 def _forward(rows, use_host, H, Z_A, B, W_out):
-    return _dispatch(use_host, _output_on_cpu, partial(_output, rows), H, Z_A, B, W_out)
+    return _dispatch(use_host, rows, _output_on_cpu, _output, H, Z_A, B, W_out)
 
 
 @partial(jax.custom_vjp, nondiff_argnums=(0, 1))
@@ -289,9 +295,7 @@ def _layer_fwd(rows, use_host, z, H, W_out, A, B):
 def _layer_bwd(rows, use_host, residuals, cotangents):
     z, H, W_out, A, B, Z_A = residuals
     d_f, d_Z_A_out = cotangents  # [N], [N, r]
-    d_Z_A, d_B = _dispatch(
-        use_host, _backward_on_cpu, partial(_backward, rows), H, Z_A, B, W_out, d_f
-    )
+    d_Z_A, d_B = _dispatch(use_host, rows, _backward_on_cpu, _backward, H, Z_A, B, W_out, d_f)
     d_Z_A = d_Z_A + d_Z_A_out
     # The cotangents of the frozen inputs are exact as well (XLA drops them when unused).
     d_H = None if H is None else _d_pre(H, Z_A, B, W_out, d_f)
@@ -335,20 +339,21 @@ def lora_layer(
     """``f = φ(H + Z_A Bᵀ) W_out`` and ``Z_A = z Aᵀ``: ``(f [N], Z_A [N, r])``, as
     :func:`toymodels.core._models.lora_layer`, with the fused backward described above.
 
-    ``rows``: rows per block of the XLA path, a divisor of N (default :func:`rows_per_block`);
-    the results do not depend on it beyond float32 rounding. ``host_kernel``: use the CPU kernel
-    when compiling for CPU (``None``: whenever it applies, i.e. ``H`` is given and r ≤ 4, and
-    :func:`host_kernel_usable`; ``True``: always, unchecked; ``False``: never, the XLA path on
-    every platform).
+    ``rows``: rows per block of the XLA path, a divisor of N (default: :func:`rows_per_block` on
+    CPU, all N rows on other platforms); the results do not depend on it beyond float32 rounding.
+    ``host_kernel``: use the CPU kernel when compiling for CPU (``None``: whenever it applies, i.e.
+    ``H`` is given and r ≤ 4, and :func:`host_kernel_usable`; ``True``: always, unchecked;
+    ``False``: never, the XLA path on every platform).
     """
     n_rows = features.z.shape[0]
-    rows = rows_per_block(n_rows, B.shape[0]) if rows is None else rows
-    if n_rows % rows:
+    if rows is not None and n_rows % rows:
         raise ValueError(f"rows={rows} does not divide the {n_rows} data points")
+    # (CPU, other platforms): cache-sized blocks on CPU, one block on GPU/TPU unless told.
+    blocks = (rows_per_block(n_rows, B.shape[0]), n_rows) if rows is None else (rows, rows)
     applies = _host_kernel_applies(features.H, B)
     if host_kernel and not applies:
         raise ValueError("the CPU kernel needs H (the teacher-student model) and rank <= 4")
     if host_kernel and buffer_callback is None:
         raise ValueError("the CPU kernel needs jax.experimental.buffer_callback")
     use_host = applies and host_kernel_usable() if host_kernel is None else host_kernel
-    return _layer(rows, use_host, features.z, features.H, features.W_out, A, B)
+    return _layer(blocks, use_host, features.z, features.H, features.W_out, A, B)
