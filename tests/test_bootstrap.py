@@ -11,6 +11,7 @@ from toymodels.core._bootstrap import (
     bootstrap_exponent,
     bootstrap_exponent_difference,
     crossing_rate,
+    geometric_means,
     interpolated_optimum,
     null_pass_rate,
 )
@@ -64,6 +65,17 @@ def test_missing_cells_are_left_out_and_a_resample_with_too_few_widths_is_nan():
     # A resample without seed 0 keeps only two widths: no slope.
     assert np.isnan(fit.samples).any()
     assert np.isfinite(fit.ci).all()
+
+
+def test_point_estimate_is_the_fit_of_the_geometric_means_with_missing_cells():
+    values = noisy(-0.5, seeds=4)
+    values[1, 2] = np.nan
+    values[3, 0] = 0.0  # a rate never found
+    means = geometric_means(values)
+    assert means[1] == pytest.approx(np.exp(np.log(values[1, [0, 1, 3]]).mean()))
+    assert bootstrap_exponent(WIDTHS, values, n_boot=10).value == pytest.approx(
+        fit_power_law(WIDTHS, means).exponent
+    )
 
 
 def test_paired_difference_cancels_noise_shared_by_both_inits():
