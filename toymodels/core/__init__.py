@@ -3,6 +3,17 @@
 Imports ``theory`` and nothing of ``toymodels`` outside ``core`` (docs/architecture.md).
 """
 
+from toymodels.core._bootstrap import (
+    Crossing,
+    ExponentBootstrap,
+    Optimum,
+    bootstrap_exponent,
+    bootstrap_exponent_difference,
+    crossing_rate,
+    geometric_means,
+    interpolated_optimum,
+    null_pass_rate,
+)
 from toymodels.core._data import Dataset, linear_data, sine_data, teacher_student_data
 from toymodels.core._errors import UsageError
 from toymodels.core._fit import PowerLawFit, fit_power_law
@@ -31,25 +42,34 @@ __all__ = [
     "INITS",
     "INIT_LABELS",
     "MODELS",
+    "Crossing",
     "Dataset",
+    "ExponentBootstrap",
     "LayerFeatures",
     "LinearParams",
     "Lora",
+    "Optimum",
     "PowerLawFit",
     "Student",
     "ToyModel",
     "TrainConfig",
     "TrainResult",
     "UsageError",
+    "bootstrap_exponent",
+    "bootstrap_exponent_difference",
     "canonical_init",
     "canonical_model",
+    "crossing_rate",
     "fit_power_law",
+    "geometric_means",
+    "interpolated_optimum",
     "linear",
     "linear_data",
     "lora_layer",
     "lora_mlp",
     "lora_optimizer",
     "lora_plus_rates",
+    "null_pass_rate",
     "scale_by_lora_rates",
     "sine_data",
     "teacher_student",

@@ -45,7 +45,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from toymodels.fit import fit_power_law
+from toymodels.core._fit import fit_power_law
 
 #: Fewest widths a resample needs for its slope to count (two points always fit a line exactly).
 MIN_WIDTHS = 3

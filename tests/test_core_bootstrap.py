@@ -15,7 +15,7 @@ from toymodels.core._bootstrap import (
     interpolated_optimum,
     null_pass_rate,
 )
-from toymodels.fit import fit_power_law
+from toymodels.core._fit import fit_power_law
 
 WIDTHS = np.array([2.0**k for k in range(7, 12)])
 
