@@ -231,3 +231,11 @@ def test_plot_draws_every_panel(measurement, tmp_path):
     for check in report.checks:
         assert f"{check.quantity}, t = {check.step}" in svg
     assert ("FAIL" in svg) != report.passed
+
+
+def test_plot_leaves_the_callers_matplotlib_backend_alone(tmp_path):
+    import matplotlib
+
+    before = matplotlib.rcParams._get_backend_or_none()
+    plot_coordcheck(make_report(TRAJECTORY, true_measurement()), tmp_path / "coordcheck.png")
+    assert matplotlib.rcParams._get_backend_or_none() == before

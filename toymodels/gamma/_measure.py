@@ -16,9 +16,10 @@ from fractions import Fraction
 from typing import NamedTuple
 
 import numpy as np
+from tqdm.auto import tqdm
 
 import theory
-from toymodels.core import MODELS, UsageError, canonical_init
+from toymodels.core import MODELS, TrainConfig, UsageError, canonical_init, train_grid
 from toymodels.gamma._report import CoordCheckReport, WidthMeasurement, compare
 
 #: toy model → the optimizer it is trained with for the check (Adam without weight decay where its
@@ -99,10 +100,6 @@ def measure(
 
     Returns a :class:`WidthMeasurement` with ``rms[q]`` of shape ``[W, S, T + 1]``.
     """
-    from tqdm.auto import tqdm
-
-    from toymodels.core import TrainConfig, train_grid
-
     optimizer = CHECK_OPTIMIZER[model]
     per_width = {q: [] for q in quantities}
     for width in tqdm(widths, desc="coordcheck widths", unit="width", disable=not progress):

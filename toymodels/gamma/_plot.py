@@ -11,6 +11,7 @@ from __future__ import annotations
 import textwrap
 
 import numpy as np
+from matplotlib.figure import Figure
 
 import theory
 from theory.style import INIT_COLORS
@@ -20,23 +21,19 @@ _PASS_COLOR, _FAIL_COLOR = "#000000", "#CC79A7"
 
 
 def plot_coordcheck(report: CoordCheckReport, path) -> None:
-    """Save the figure of ``report`` to ``path`` (format from the suffix: .png, .pdf, .svg)."""
-    import matplotlib
+    """Save the figure of ``report`` to ``path`` (format from the suffix: .png, .pdf, .svg).
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    A bare :class:`~matplotlib.figure.Figure`, not pyplot: saving needs no GUI backend, and a
+    notebook's or a script's backend is never switched.
+    """
     quantities, steps = report.quantities, report.compared_steps
     cells = {(c.quantity, c.step): c for c in report.checks}
     widths = np.asarray(report.measurement.widths, dtype=np.float64)
     color = INIT_COLORS.get(report.setting["init"], INIT_COLORS["AB"])
-    fig, axes = plt.subplots(
-        len(steps),
-        len(quantities),
-        figsize=(2.3 * len(quantities) + 0.6, 2.1 * len(steps) + 0.8),
-        squeeze=False,
-        constrained_layout=True,
+    fig = Figure(
+        figsize=(2.3 * len(quantities) + 0.6, 2.1 * len(steps) + 0.8), layout="constrained"
     )
+    axes = fig.subplots(len(steps), len(quantities), squeeze=False)
     for row, step in enumerate(steps):
         for col, quantity in enumerate(quantities):
             ax = axes[row, col]
@@ -101,4 +98,3 @@ def plot_coordcheck(report: CoordCheckReport, path) -> None:
         fontsize=10,
     )
     fig.savefig(path, dpi=130)
-    plt.close(fig)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from toymodels.core import PowerLawFit, fit_power_law
+from toymodels.core import PowerLawFit, UsageError, fit_power_law
 from toymodels.sweeps._store import NOT_DIVERGED, NOT_RUN
 
 
@@ -34,8 +34,6 @@ def _step_index(ds: xr.Dataset, step: int | None) -> int:
     if step < 0:
         step += last + 1
     if not 0 <= step <= last:
-        from toymodels.core import UsageError
-
         raise UsageError(f"step {step} is outside the recorded steps 0..{last}")
     return step
 
@@ -50,8 +48,6 @@ def loss_at(
     A non-finite recorded loss counts as diverged too, so NaN only marks cells that have not run.
     """
     if metric not in ds:
-        from toymodels.core import UsageError
-
         names = ", ".join(n for n in ds.data_vars if n != "diverged_step")
         raise UsageError(f"no metric {metric!r} in the results (available: {names})")
     t = _step_index(ds, step)
