@@ -7,6 +7,7 @@ import json
 import re
 import shlex
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -277,3 +278,44 @@ def test_phase_over_rank_writes_a_figure(capsys, tmp_path):
     out = tmp_path / "rank.png"
     code, text, _ = run(capsys, f"phase --model adam --out {out} --over-rank --multiplier 1")
     assert code == 0 and text.strip() == f"wrote {out}" and out.stat().st_size > 0
+
+
+DOC = (Path(__file__).resolve().parents[1] / "docs" / "theory.md").read_text(encoding="utf-8")
+SECTION = DOC.split("## 12. The rank as a second asymptotic variable")[1]
+
+
+def test_documented_rate_table_is_what_the_engine_derives():
+    rows = [
+        line
+        for line in SECTION.splitlines()
+        if line.startswith("| adam") or line.startswith("| gd")
+    ]
+    assert len(rows) == 16
+    for row in rows:
+        label, kappa, *cells = [c.strip() for c in row.strip("|").split("|")]
+        model, init = label.split(", Init[")
+        init = init.rstrip("]")
+        stable = rate_exponent_table(model, init, kappas=[kappa])
+        learns = rate_exponent_table(model, init, kappas=[kappa], which="feature_learning")
+        for s, cell in zip(("0", "1/2", "1"), cells, strict=True):
+            st, fl = stable[(kappa, s)], learns[(kappa, s)]
+            assert cell == (st if st == fl else f"{st} (f.l. {fl})"), (label, kappa, s)
+
+
+def test_documented_transcript_is_real_output(capsys):
+    block = next(b for b in re.findall(r"```text\n(.*?)```", SECTION, re.DOTALL) if "$ lora" in b)
+    lines = block.splitlines()
+    assert lines
+    i = 0
+    while i < len(lines):
+        command = lines[i].removeprefix("$ lora-gamma ")
+        shown = []
+        i += 1
+        while i < len(lines) and not lines[i].startswith("$ "):
+            shown.append(lines[i])
+            i += 1
+        code, out, err = run(capsys, command)
+        if shown[0].startswith("lora-gamma: error:"):
+            assert code == 2 and err.splitlines() == shown, command
+        else:
+            assert code == 0 and out.splitlines() == shown, command
