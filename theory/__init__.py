@@ -28,6 +28,8 @@ from theory._models import (
     CONDITIONS,
     INITS,
     MODELS,
+    MULTIPLIER_PARAMETER,
+    RANK_PARAMETER,
     canonical_init,
     canonical_model,
     resolve_model,
@@ -41,10 +43,20 @@ from theory._predict import (
     predicted_rate_exponent,
     region,
 )
+from theory._rank import max_stable_rate_exponent, rate_exponent_table
 from theory._recursion import Recursion, Step, TraceLine
 from theory._region import Constraint, Polyhedron, Region, compare
 from theory._report import headline_report
-from theory._spec import EXAMPLE_DIR, MODEL_DIR, Model, SpecError, load_model, model_from_spec
+from theory._spec import (
+    EXAMPLE_DIR,
+    MODEL_DIR,
+    Model,
+    Parameter,
+    SpecError,
+    bind_parameters,
+    load_model,
+    model_from_spec,
+)
 from theory._steady import GROWTH_KINDS, Steady
 
 __version__ = "0.1.0"
@@ -57,7 +69,9 @@ __all__ = [
     "INITS",
     "MODELS",
     "MODEL_DIR",
+    "MULTIPLIER_PARAMETER",
     "NEG_INF",
+    "RANK_PARAMETER",
     "Condition",
     "Constraint",
     "Derivation",
@@ -66,6 +80,7 @@ __all__ = [
     "Expr",
     "Model",
     "NegInf",
+    "Parameter",
     "Polyhedron",
     "Prediction",
     "Recursion",
@@ -75,6 +90,7 @@ __all__ = [
     "Step",
     "Term",
     "TraceLine",
+    "bind_parameters",
     "canonical_init",
     "canonical_model",
     "compare",
@@ -82,11 +98,13 @@ __all__ = [
     "format_exponent",
     "headline_report",
     "load_model",
+    "max_stable_rate_exponent",
     "model_from_spec",
     "parse_exponent",
     "parse_expr",
     "predict",
     "predicted_rate_exponent",
+    "rate_exponent_table",
     "region",
     "resolve_model",
 ]

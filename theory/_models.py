@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 from pathlib import Path
 from types import MappingProxyType
 
@@ -34,13 +35,15 @@ from theory._exponent import ExponentError
 from theory._expr import Expr
 from theory._recursion import Step, derived_steady
 from theory._region import Region
-from theory._spec import MODEL_DIR, Model, load_model
+from theory._spec import MODEL_DIR, Model, Parameter, bind_parameters, load_model
 from theory._steady import Steady
 
 __all__ = [
     "CONDITIONS",
     "INITS",
     "MODELS",
+    "MULTIPLIER_PARAMETER",
+    "RANK_PARAMETER",
     "Model",
     "canonical_condition",
     "canonical_init",
@@ -53,6 +56,10 @@ __all__ = [
 MODELS: Mapping[str, Model] = MappingProxyType(
     {name: load_model(MODEL_DIR / f"{name}.toml") for name in ("adam", "gd-linear")}
 )
+
+#: The parameter names of the rank exponent κ (r = Θ(n^κ)) and the multiplier exponent s
+#: (α·r^(−s)) that ``--rank-exponent`` and ``--multiplier`` set (docs/theory.md §12).
+RANK_PARAMETER, MULTIPLIER_PARAMETER = "kappa", "s"
 
 #: Init[A] = Init[1] (B₀ = 0, A₀ random); Init[B] = Init[2] (A₀ = 0, B₀ random).
 INITS = ("A", "B")
@@ -93,14 +100,35 @@ def canonical_model(model: object) -> str:
     return key
 
 
-def resolve_model(model: object) -> Model:
-    """A ``Model`` as given, a built-in by name, or a spec file (a path, or a name ending .toml)."""
+def resolve_model(
+    model: object, *, rank_exponent: object = None, multiplier: object = None
+) -> Model:
+    """A ``Model`` as given, a built-in by name, or a spec file (a path, or a name ending .toml);
+    with ``rank_exponent`` κ (r = Θ(n^κ)) and/or ``multiplier`` s (α·r^(−s)), rebuilt at those
+    values of its parameters ``kappa`` and ``s`` (None: as it is)."""
     if isinstance(model, Model):
-        return model
-    is_path = isinstance(model, str) and (model.endswith(".toml") or os.sep in model)
-    if isinstance(model, os.PathLike) or is_path:
-        return load_model(Path(model))
-    return MODELS[canonical_model(model)]
+        spec = model
+    else:
+        is_path = isinstance(model, str) and (model.endswith(".toml") or os.sep in model)
+        if isinstance(model, os.PathLike) or is_path:
+            spec = load_model(Path(model))
+        else:
+            spec = MODELS[canonical_model(model)]
+    if rank_exponent is None and multiplier is None:
+        return spec
+    given = {RANK_PARAMETER: rank_exponent, MULTIPLIER_PARAMETER: multiplier}
+    values = {k: v for k, v in given.items() if v is not None}
+    if RANK_PARAMETER not in spec.parameter_info:
+        # A model without the rank is the papers' r = Θ(1): κ = 0 (any s) is that model.
+        kappa = Parameter(Fraction(0)).check("the rank exponent", values.get(RANK_PARAMETER, 0))
+        Parameter(Fraction(0)).check("the multiplier exponent", values.get(MULTIPLIER_PARAMETER, 0))
+        if kappa != 0:
+            raise ExponentError(
+                f"{spec.name} declares no rank parameter {RANK_PARAMETER} (its spec's "
+                "[parameters]): only the rank exponent 0 applies to it"
+            )
+        return spec
+    return bind_parameters(spec, values)
 
 
 def _short(value: object, limit: int = 40) -> str:

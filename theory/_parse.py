@@ -19,6 +19,7 @@ Expr('[B finite] eta_A + 1')
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from fractions import Fraction
 
 from theory._exponent import ExponentError, check_rational_size, shorten
@@ -35,8 +36,15 @@ MAX_FORMULA = 2000
 MAX_NESTING = 32
 
 
-def parse_expr(text: str) -> Expr:
-    """Parse an exponent expression; raises ``ExponentError`` (one line) on malformed input."""
+def parse_expr(text: str, constants: Mapping[str, Fraction] | None = None) -> Expr:
+    """Parse an exponent expression; raises ``ExponentError`` (one line) on malformed input.
+
+    ``constants``: names read as exact rationals (a model's parameters, e.g. the rank exponent
+    ``kappa`` and the multiplier exponent ``s``); they may multiply each other (``s*kappa``).
+
+    >>> parse_expr("B + Z_A + kappa - s*kappa", {"kappa": Fraction(1, 2), "s": Fraction(1)})
+    Expr('B + Z_A')
+    """
     if not isinstance(text, str):
         raise ExponentError(f"expected an expression string, not {type(text).__name__}")
     if len(text) > MAX_FORMULA:
@@ -48,7 +56,7 @@ def parse_expr(text: str) -> Expr:
     if deepest > MAX_NESTING:
         raise ExponentError(f"expression {shorten(text)} nests more than {MAX_NESTING} parentheses")
     tokens = _tokenize(text)
-    parser = _Parser(tokens, text)
+    parser = _Parser(tokens, text, dict(constants or {}))
     expr = parser.expr()
     if parser.peek() is not None:
         raise ExponentError(
@@ -84,8 +92,14 @@ def _tokenize(text: str) -> list[str]:
 
 
 class _Parser:
-    def __init__(self, tokens: list[str], text: str) -> None:
-        self.tokens, self.pos, self.text = tokens, 0, text
+    def __init__(self, tokens: list[str], text: str, constants: dict[str, Fraction]) -> None:
+        self.tokens, self.pos, self.text, self.constants = tokens, 0, text, constants
+
+    def is_number(self, token: str | None) -> bool:
+        return _is_number(token) or token in self.constants
+
+    def fraction(self, token: str) -> Fraction:
+        return self.constants[token] if token in self.constants else _fraction(token, self.text)
 
     def peek(self) -> str | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -107,14 +121,14 @@ class _Parser:
         return out
 
     def term(self) -> Expr:
-        if _is_number(self.peek()) and self._next_is("*"):
-            factor = _fraction(self.take(), self.text)
+        if self.is_number(self.peek()) and self._next_is("*"):
+            factor = self.fraction(self.take())
             self.take("*")
             return _scale(self.atom(), factor, self.text)
         atom = self.atom()
         if self.peek() == "*":
             self.take()
-            return _scale(atom, _fraction(self._number(), self.text), self.text)
+            return _scale(atom, self.fraction(self._number()), self.text)
         return atom
 
     def atom(self) -> Expr:
@@ -140,8 +154,8 @@ class _Parser:
                     raise ExponentError(f"support takes one argument in {shorten(self.text)}")
                 return args[0].support()
             return Expr.max(*args)
-        if _is_number(token):
-            return Expr.const(_fraction(token, self.text))
+        if self.is_number(token):
+            return Expr.const(self.fraction(token))
         if re.fullmatch(r"[A-Za-z_]\w*", token) and token != "inf":
             return Expr.symbol(token)
         raise ExponentError(f"unexpected {shorten(token, 20)} in expression {shorten(self.text)}")
@@ -151,7 +165,7 @@ class _Parser:
 
     def _number(self) -> str:
         token = self.take()
-        if not _is_number(token):
+        if not self.is_number(token):
             raise ExponentError(f"expected a rational after '*' in {shorten(self.text)}")
         return token
 
@@ -171,6 +185,8 @@ def _is_number(token: str | None) -> bool:
 
 
 def _scale(expr: Expr, factor: Fraction, text: str) -> Expr:
+    if expr.is_constant and not expr.is_neg_inf:  # a rational times a rational (s*kappa)
+        return Expr.const(factor * expr.constant_value())
     if factor == 0:
         raise ExponentError(f"0 * ... is not an exponent operation in {shorten(text)}")
     if factor > 0:

@@ -135,15 +135,19 @@ def derive(
     eta_B: object = None,
     steps: int | None = None,
     rates: Mapping[str, object] | None = None,
+    rank_exponent: object = None,
+    multiplier: object = None,
 ) -> Derivation:
     """Unroll a model (a ``Model`` or a built-in name); an omitted rate stays symbolic
-    (``eta_A``, ``eta_B``). ``rates`` gives a model's other rates by name.
+    (``eta_A``, ``eta_B``). ``rates`` gives a model's other rates by name. ``rank_exponent`` κ
+    and ``multiplier`` s: the rank r = Θ(n^κ) and the multiplier α·r^(−s) (default: the model's,
+    κ = 0 for the built-ins; docs/theory.md §12).
 
     Pass ``Expr.symbol("eta")`` twice for a symbolic equal rate.
     """
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0):
         raise ExponentError(f"steps must be a non-negative integer, not {steps!r}")
-    spec = resolve_model(model)
+    spec = resolve_model(model, rank_exponent=rank_exponent, multiplier=multiplier)
     given = {"eta_A": eta_A, "eta_B": eta_B, **(rates or {})}
     unknown = sorted(k for k, v in given.items() if v is not None and k not in spec.rates)
     if unknown:
@@ -162,14 +166,18 @@ def predict(
     eta_B: object,
     steps: int | None = None,
     rates: Mapping[str, object] | None = None,
+    rank_exponent: object = None,
+    multiplier: object = None,
 ) -> Prediction:
     """Exact exponents of every quantity for rates η_A = Θ(n^eta_A), η_B = Θ(n^eta_B).
 
     ``eta_A``/``eta_B``: Fraction, int or exponent strings ("-1/2", "-0.5"); for gd-linear they are
     η_a, η_b. ``steps``: length of the trajectory (default: enough to reach the steady state).
+    ``rank_exponent``, ``multiplier``: as for ``derive``.
     """
     if eta_A is None or eta_B is None:
         raise ExponentError("predict needs both rates; use derive() for symbolic rates")
+    model = resolve_model(model, rank_exponent=rank_exponent, multiplier=multiplier)
     d = derive(model, init, eta_A=eta_A, eta_B=eta_B, steps=steps, rates=rates)
     if not all(r.is_constant for r in d.rates.values()):
         free = sorted(k for k, r in d.rates.items() if not r.is_constant)
@@ -228,10 +236,12 @@ def region(
     conditions: Iterable[str],
     *,
     equal_rates: bool = False,
+    rank_exponent: object = None,
+    multiplier: object = None,
 ) -> Region:
     """The exact region of (eta_A, eta_B), or of ``eta`` with ``equal_rates``, where every condition
-    holds in the steady state."""
-    spec = resolve_model(model)
+    holds in the steady state (at rank exponent κ and multiplier s, as for ``derive``)."""
+    spec = resolve_model(model, rank_exponent=rank_exponent, multiplier=multiplier)
     names = [canonical_condition(c, spec) for c in conditions]
     if not names:
         raise ExponentError("give at least one condition")
@@ -246,10 +256,17 @@ def region(
     return out
 
 
-def predicted_rate_exponent(model: str | Model, init: object) -> Fraction:
+def predicted_rate_exponent(
+    model: str | Model, init: object, *, rank_exponent: object = None, multiplier: object = None
+) -> Fraction:
     """The exponent c of the equal rate η = Θ(n^c) at which the model learns features, from the
-    region engine (the feature-learning region at equal rates must be one point)."""
-    spec = resolve_model(model)
+    region engine (the feature-learning region at equal rates must be one point); at rank
+    exponent κ and multiplier s as for ``derive``.
+
+    >>> predicted_rate_exponent("adam", "A", rank_exponent="1/2", multiplier=0)
+    Fraction(-3, 4)
+    """
+    spec = resolve_model(model, rank_exponent=rank_exponent, multiplier=multiplier)
     where = region(spec, init, ["feature_learning"], equal_rates=True)
     intervals = where.intervals(EQUAL_RATE)
     if len(intervals) == 1:

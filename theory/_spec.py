@@ -7,6 +7,17 @@ conditions (``theory._conditions``). The built-in models are spec files (``theor
 ``lora-gamma --model PATH`` loads a user's. ``extends = "adam"`` starts from a built-in spec and
 replaces or adds entries table by table.
 
+A ``[parameters]`` table declares exact rational parameters that formulas and inits may use, such
+as the rank exponent ``kappa`` (r = Θ(n^kappa)) and the LoRA multiplier's exponent ``s``
+(α·r^(−s)): each has a default and optional bounds; ``bind_parameters`` rebuilds the model at
+other values (docs/theory.md §12).
+
+>>> adam = load_model(MODEL_DIR / "adam.toml")
+>>> dict(adam.parameters), str(adam.recursion.derived["Z_B"])
+({'kappa': Fraction(0, 1), 's': Fraction(1, 1)}, 'B + Z_A')
+>>> str(bind_parameters(adam, {"kappa": "1/2", "s": 0}).recursion.derived["Z_B"])
+'B + Z_A + 1/2'
+
 >>> spec = {
 ...     "name": "toy", "rates": ["eta_A", "eta_B"],
 ...     "inits": {"A": {"x": "0"}},
@@ -25,19 +36,30 @@ theory._spec.SpecError: <python>: conditions.stable: 'y <= 0' names no quantity 
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from types import MappingProxyType
+from typing import NamedTuple
 
 from theory._conditions import Condition
-from theory._exponent import ExponentError, parse_exponent, shorten
+from theory._exponent import ExponentError, format_exponent, parse_exponent, shorten
 from theory._parse import parse_expr
 from theory._recursion import Recursion
 
-__all__ = ["EXAMPLE_DIR", "MODEL_DIR", "Model", "SpecError", "load_model", "model_from_spec"]
+__all__ = [
+    "EXAMPLE_DIR",
+    "MODEL_DIR",
+    "Model",
+    "Parameter",
+    "SpecError",
+    "bind_parameters",
+    "load_model",
+    "model_from_spec",
+]
 
 #: Where the built-in models' spec files live.
 MODEL_DIR = Path(__file__).resolve().parent / "models"
@@ -45,14 +67,44 @@ MODEL_DIR = Path(__file__).resolve().parent / "models"
 EXAMPLE_DIR = Path(__file__).resolve().parent / "examples"
 _KEYS = {
     "name", "description", "rates", "order", "extends", "inits", "increments", "derived",
-    "roles", "conditions", "notes", "display", "window",
+    "roles", "conditions", "notes", "display", "window", "parameters",
 }  # fmt: skip
-_TABLES = ("inits", "increments", "derived", "roles", "conditions", "notes", "display")
+_TABLES = (
+    "inits", "increments", "derived", "roles", "conditions", "notes", "display", "parameters",
+)  # fmt: skip
 _MAX_SPEC_BYTES = 1 << 20
 
 
 class SpecError(ExponentError):
     """A malformed model spec; the message names the file and the field."""
+
+
+class Parameter(NamedTuple):
+    """A model parameter: its default, its bounds (``at_least`` ≤ value < ``below``; None: no
+    bound) and what it means."""
+
+    default: Fraction
+    at_least: Fraction | None = None
+    below: Fraction | None = None
+    means: str = ""
+
+    def check(self, name: str, value: object) -> Fraction:
+        """The value as an exact rational inside the bounds, or a one-line ``ExponentError``."""
+        if isinstance(value, float | bool):
+            raise ExponentError(f"{name} = {value!r}: give an exact rational (e.g. 1/2)")
+        exact = value if isinstance(value, Fraction) else parse_exponent(value)
+        if not isinstance(exact, Fraction):
+            raise ExponentError(f"{name} = {format_exponent(exact)}: give a finite rational")
+        if (self.at_least is not None and exact < self.at_least) or (
+            self.below is not None and exact >= self.below
+        ):
+            lo = "-inf" if self.at_least is None else format_exponent(self.at_least)
+            hi = "inf" if self.below is None else format_exponent(self.below)
+            raise ExponentError(
+                f"{name} = {format_exponent(exact)} is outside [{lo}, {hi})"
+                + (f" ({self.means})" if self.means else "")
+            )
+        return exact
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,6 +125,11 @@ class Model:
     source: str = "<python>"
     #: The phase diagram's window (γ[η_A] from, to, γ[η_B] from, to); None: the papers' (−2, 1)².
     window: tuple[Fraction, Fraction, Fraction, Fraction] | None = None
+    #: The parameters' values this model was built at, and their declarations.
+    parameters: Mapping[str, Fraction] = field(default_factory=dict)
+    parameter_info: Mapping[str, Parameter] = field(default_factory=dict, repr=False)
+    #: The spec it was built from (to rebuild it at other parameter values).
+    spec: Mapping[str, object] | None = field(default=None, repr=False)
 
     @property
     def rates(self) -> tuple[str, ...]:
@@ -104,12 +161,40 @@ def load_model(path: str | Path) -> Model:
     return model_from_spec(spec, source=where)
 
 
+@functools.lru_cache(maxsize=256)
+def _bound(model: Model, values: tuple[tuple[str, Fraction], ...]) -> Model:
+    return model_from_spec(model.spec, source=model.source, parameters=dict(values))
+
+
+def bind_parameters(model: Model, values: Mapping[str, object]) -> Model:
+    """The model rebuilt with some parameters set (the others keep their current values); the
+    same ``Model`` object for the same values (models key caches by identity)."""
+    unknown = sorted(set(values) - set(model.parameter_info))
+    if unknown:
+        declared = ", ".join(model.parameter_info) or "none"
+        raise ExponentError(
+            f"{model.name} has no parameter {unknown[0]} (its parameters: {declared})"
+        )
+    merged = dict(model.parameters)
+    for name, value in values.items():
+        merged[name] = model.parameter_info[name].check(name, value)
+    if merged == dict(model.parameters) or model.spec is None:
+        return model
+    return _bound(model, tuple(sorted(merged.items())))
+
+
 def builtin_spec(name: str) -> dict:
     return tomllib.loads((MODEL_DIR / f"{name}.toml").read_text(encoding="utf-8"))
 
 
-def model_from_spec(spec: Mapping[str, object], *, source: str = "<python>") -> Model:
-    """Build a ``Model`` from a spec mapping (what a TOML file parses to)."""
+def model_from_spec(
+    spec: Mapping[str, object],
+    *,
+    source: str = "<python>",
+    parameters: Mapping[str, object] | None = None,
+) -> Model:
+    """Build a ``Model`` from a spec mapping (what a TOML file parses to); ``parameters``
+    overrides the defaults of its ``[parameters]``."""
 
     def fail(field_: str, problem: str) -> SpecError:
         return SpecError(f"{source}: {field_}: {problem}")
@@ -127,9 +212,18 @@ def model_from_spec(spec: Mapping[str, object], *, source: str = "<python>") -> 
         raise fail("increments", "a model needs at least one state (one increment)")
     order = _strings(spec["order"], "order", fail) if "order" in spec else ()
     states = tuple(tables["increments"])
-    recursion = _recursion(name, rates, tables, order, fail)
+    info = _parameters(tables["parameters"], fail)
+    clash = sorted(set(info) & ({*rates, *states, *tables["derived"]}))
+    if clash:
+        raise fail(f"parameters.{clash[0]}", "reuses the name of a rate or quantity")
+    values = {k: p.default for k, p in info.items()}
+    for key, value in (parameters or {}).items():
+        if key not in info:
+            raise fail("parameters", f"no parameter {key} (declared: {', '.join(info) or 'none'})")
+        values[key] = info[key].check(key, value)
+    recursion = _recursion(name, rates, tables, order, fail, values)
     quantities = set(recursion.order) | set(recursion.derived) | set(states)
-    inits = _inits(tables["inits"], states, fail)
+    inits = _inits(tables["inits"], states, fail, values)
     roles = tables["roles"]
     for role in roles:
         if role not in ("output", "internal", "update"):
@@ -190,7 +284,44 @@ def model_from_spec(spec: Mapping[str, object], *, source: str = "<python>") -> 
         MappingProxyType(display),
         source,
         _window(spec.get("window"), fail),
+        MappingProxyType(values),
+        MappingProxyType(info),
+        MappingProxyType(dict(spec)),
     )
+
+
+def _parameters(table, fail) -> dict[str, Parameter]:
+    out = {}
+    for pname, body in table.items():
+        where = f"parameters.{pname}"
+        if not isinstance(pname, str) or not pname.isidentifier():
+            raise fail(where, "a parameter name is an identifier such as kappa")
+        body = {"default": body} if isinstance(body, str) else body
+        if not isinstance(body, Mapping):
+            raise fail(where, "expected a default ('0') or a table {default, at_least, below}")
+        extra = sorted(set(body) - {"default", "at_least", "below", "means"})
+        if extra:
+            expected = "expected default, at_least, below, means"
+            raise fail(f"{where}.{extra[0]}", f"unknown field ({expected})")
+        bounds = []
+        for key in ("at_least", "below"):
+            if key not in body:
+                bounds.append(None)
+                continue
+            try:
+                bounds.append(Parameter(Fraction(0)).check(f"{where}.{key}", body[key]))
+            except ExponentError as err:
+                raise fail(f"{where}.{key}", str(err)) from None
+        means = _text(body.get("means", ""), f"{where}.means", fail, empty=True)
+        declared = Parameter(Fraction(0), bounds[0], bounds[1], means)
+        try:
+            default = declared.check(pname, _text(body.get("default"), f"{where}.default", fail))
+        except SpecError:
+            raise
+        except ExponentError as err:
+            raise fail(f"{where}.default", str(err)) from None
+        out[pname] = declared._replace(default=default)
+    return out
 
 
 def _window(value, fail) -> tuple[Fraction, Fraction, Fraction, Fraction] | None:
@@ -223,13 +354,14 @@ def _extended(spec: Mapping[str, object], fail) -> Mapping[str, object]:
     return merged
 
 
-def _recursion(name, rates, tables, order, fail) -> Recursion:
+def _recursion(name, rates, tables, order, fail, constants) -> Recursion:
     formulas = {}
     for table in ("increments", "derived"):
         formulas[table] = {}
         for key, value in tables[table].items():
             try:
-                formulas[table][key] = parse_expr(_text(value, f"{table}.{key}", fail))
+                text = _text(value, f"{table}.{key}", fail)
+                formulas[table][key] = parse_expr(text, constants)
             except ExponentError as err:
                 raise fail(f"{table}.{key}", str(err)) from None
     for key, value in tables["notes"].items():
@@ -242,7 +374,7 @@ def _recursion(name, rates, tables, order, fail) -> Recursion:
         raise fail(getattr(err, "field", "increments"), str(err)) from None
 
 
-def _inits(table, states, fail) -> Mapping[str, Mapping[str, object]]:
+def _inits(table, states, fail, constants) -> Mapping[str, Mapping[str, object]]:
     if not table:
         raise fail("inits", "a model needs at least one initialization (e.g. [inits.A])")
     out = {}
@@ -258,11 +390,20 @@ def _inits(table, states, fail) -> Mapping[str, Mapping[str, object]]:
         parsed = {}
         for s in states:
             try:
-                parsed[s] = parse_exponent(values[s])
+                parsed[s] = _initial(values[s], constants)
             except ExponentError as err:
                 raise fail(f"inits.{init}.{s}", str(err)) from None
         out[str(init)] = MappingProxyType(parsed)
     return MappingProxyType(out)
+
+
+def _initial(value: object, constants: Mapping[str, Fraction]) -> object:
+    """An initial exponent: a rational, -inf, or a constant formula in the parameters."""
+    if isinstance(value, str) and any(name in value for name in constants):
+        expr = parse_expr(value, constants)
+        if expr.is_constant:
+            return expr.constant_value()
+    return parse_exponent(value)
 
 
 def _role(value, where, quantities, fail) -> str:

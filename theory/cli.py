@@ -5,7 +5,13 @@
     lora-gamma point  --model M --init A (--eta Q | --eta-A Q --eta-B Q) [--json]
     lora-gamma region --model M --init A --condition C [--condition C ...] [--equal-rates]
                       [--json]
-    lora-gamma phase  --model M --out phase.png
+    lora-gamma phase  --model M --out phase.png [--over-rank]
+
+Every command takes ``--rank-exponent K`` (the rank r = Θ(n^K), K in [0, 1), default 0: the
+papers' r = Θ(1)) and ``--multiplier S`` (the LoRA multiplier α·r^(−S), default the model's: 1,
+the papers' α/r), both exact rationals (docs/theory.md §12); JSON output echoes both.
+``phase --over-rank`` draws the regimes over (γ[η], K) at equal rates, one panel per init and
+S ∈ {0, 1/2, 1} (or the ``--multiplier`` given).
 
 ``M`` is a built-in model (adam, gd-linear) or a model spec file (``--model my-model.toml``).
 Bad input (a malformed exponent or spec, an unknown model, init or condition, a missing rate, an
@@ -25,6 +31,8 @@ from theory._exponent import ExponentError, format_exponent, parse_exponent, sho
 from theory._models import (
     CONDITIONS,
     MODELS,
+    MULTIPLIER_PARAMETER,
+    RANK_PARAMETER,
     canonical_condition,
     canonical_init,
     resolve_model,
@@ -34,7 +42,7 @@ from theory._predict import EQUAL_RATE, derive, predict, region
 __all__ = ["main"]
 
 PROG = "lora-gamma"
-_RATE_FLAGS = ("--eta", "--eta-A", "--eta-B")
+_RATE_FLAGS = ("--eta", "--eta-A", "--eta-B", "--rank-exponent", "--multiplier")
 _PLOT_SUFFIXES = (".png", ".pdf", ".svg")
 #: The steady state is derived analytically; unrolling further only lengthens the printout.
 MAX_STEPS = 1000
@@ -70,10 +78,17 @@ def _build_parser() -> argparse.ArgumentParser:
                     "init of the model's spec"}  # fmt: skip
     exponent = _typed(parse_exponent, "exponent")
 
+    def rank(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--rank-exponent", dest="rank_exponent", type=exponent,
+                       help="K: the rank is r = Θ(n^K), K in [0, 1) (default 0)")  # fmt: skip
+        p.add_argument("--multiplier", type=exponent,
+                       help="S: the multiplier is α·r^(−S) (default: the model's, 1)")  # fmt: skip
+
     def rates(p: argparse.ArgumentParser) -> None:
         p.add_argument("--eta", type=exponent, help="equal rate exponent: η_A = η_B = Θ(n^Q)")
         p.add_argument("--eta-A", dest="eta_A", type=exponent, help="γ[η_A] (gd-linear: γ[η_a])")
         p.add_argument("--eta-B", dest="eta_B", type=exponent, help="γ[η_B] (gd-linear: γ[η_b])")
+        rank(p)
 
     p = sub.add_parser("derive", help="the derivation, step by step (omitted rates stay symbolic)")
     p.add_argument("--model", **model)
@@ -96,10 +111,14 @@ def _build_parser() -> argparse.ArgumentParser:
                         "(repeat for a conjunction)")  # fmt: skip
     p.add_argument("--equal-rates", action="store_true", help="η_A = η_B = Θ(n^eta)")
     p.add_argument("--json", action="store_true")
+    rank(p)
 
     p = sub.add_parser("phase", help="phase diagram over (γ[η_A], γ[η_B]) for both inits")
     p.add_argument("--model", **model)
     p.add_argument("--out", required=True, help="output figure (.png, .pdf or .svg)")
+    p.add_argument("--over-rank", action="store_true",
+                   help="regimes over (γ[η], K), equal rates, a panel per init and S")  # fmt: skip
+    rank(p)
     return parser
 
 
@@ -139,6 +158,30 @@ def _rates(args: argparse.Namespace, *, required: bool) -> tuple[object, object]
     return args.eta_A, args.eta_B
 
 
+def _bind_rank(args: argparse.Namespace) -> None:
+    """Rebuild ``args.model`` at ``--rank-exponent`` / ``--multiplier`` (one-line errors)."""
+    args.model = resolve_model(
+        args.model, rank_exponent=args.rank_exponent, multiplier=args.multiplier
+    )
+
+
+def _rank_echo(args: argparse.Namespace) -> dict[str, str | None]:
+    """The two rank inputs as the model was evaluated at (a model without the rank: κ = 0)."""
+    values = args.model.parameters
+    s = values.get(MULTIPLIER_PARAMETER, args.multiplier)
+    return {
+        "rank_exponent": format_exponent(values.get(RANK_PARAMETER, 0)),
+        "multiplier": None if s is None else format_exponent(s),
+    }
+
+
+def _rank_line(args: argparse.Namespace) -> list[str]:
+    if args.rank_exponent is None and args.multiplier is None:
+        return []
+    echo = _rank_echo(args)
+    return [f"rank r = Θ(n^{echo['rank_exponent']}), multiplier α·r^(−{echo['multiplier']})"]
+
+
 def _cmd_derive(args: argparse.Namespace) -> str:
     if args.steps is not None and not 0 <= args.steps <= MAX_STEPS:
         raise _UsageError(f"--steps must be between 0 and {MAX_STEPS}, not {args.steps}")
@@ -147,8 +190,9 @@ def _cmd_derive(args: argparse.Namespace) -> str:
         eta_A = eta_B = None  # both symbolic
     d = derive(args.model, _init(args), eta_A=eta_A, eta_B=eta_B, steps=args.steps)
     if args.format == "json":
-        return json.dumps(d.to_json(), indent=2, ensure_ascii=False)
-    return (d.to_latex() if args.format == "latex" else d.to_markdown()).rstrip("\n")
+        return json.dumps({**d.to_json(), **_rank_echo(args)}, indent=2, ensure_ascii=False)
+    text = (d.to_latex() if args.format == "latex" else d.to_markdown()).rstrip("\n")
+    return "\n".join([*_rank_line(args), text])
 
 
 def _init(args: argparse.Namespace) -> str:
@@ -168,11 +212,13 @@ def _cmd_point(args: argparse.Namespace) -> str:
         "first_steps": {q: [format_exponent(step[q]) for step in p.trajectory] for q in p.growth},
         "conditions": dict(p.conditions),
         "holds_from_step": {c: t for c, t in p.holds_from.items() if t is not None},
+        **_rank_echo(args),
     }
     if args.json:
         return json.dumps(payload)
     width = max(len(q) for q in (*p.exponents, *p.conditions))
     lines = [f"{p.model}, Init[{p.init}], γ[η_A] = {payload['eta_A']}, γ[η_B] = {payload['eta_B']}"]
+    lines += _rank_line(args)
     lines.append("steady-state exponents:")
     for q, v in payload["exponents"].items():
         if q in p.growth:
@@ -193,7 +239,7 @@ def _cmd_region(args: argparse.Namespace) -> str:
     where = region(args.model, init, names, equal_rates=args.equal_rates)
     variables = [EQUAL_RATE] if args.equal_rates else ["eta_A", "eta_B"]
     if not args.json:
-        return str(where)
+        return "\n".join([*_rank_line(args), str(where)])
     payload = {
         "model": args.model.name,
         "init": init,
@@ -202,6 +248,7 @@ def _cmd_region(args: argparse.Namespace) -> str:
         "region": str(where),
         "empty": where.is_empty(),
         "pieces": [[c.format() for c in piece.constraints] for piece in where.pieces],
+        **_rank_echo(args),
     }
     if args.equal_rates:
         payload["intervals"] = [
@@ -223,9 +270,15 @@ def _cmd_phase(args: argparse.Namespace) -> str:
     problem = writable_file_problem(out)
     if problem:
         raise _UsageError(f"--out {out}: {problem}")
-    from theory._phase import plot_phase_diagram
+    from theory._phase import plot_phase_diagram, plot_rank_phase_diagram
 
-    plot_phase_diagram(args.model, out)
+    if args.over_rank:
+        if args.rank_exponent is not None:
+            raise _UsageError("--over-rank draws every rank exponent: drop --rank-exponent")
+        multipliers = ("0", "1/2", "1") if args.multiplier is None else (args.multiplier,)
+        plot_rank_phase_diagram(args.model, out, multipliers=multipliers)
+    else:
+        plot_phase_diagram(args.model, out)
     return f"wrote {out}"
 
 
@@ -252,6 +305,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = _build_parser().parse_args(_join_negative_values(argv))
+        unbound = args.command == "phase" and args.over_rank
+        if not unbound:
+            _bind_rank(args)
         text = _COMMANDS[args.command](args)
     except (_UsageError, ExponentError) as err:
         one_line = " ".join(str(err).split())
