@@ -10,7 +10,6 @@ import argparse
 import json
 import math
 import re
-import signal
 import sys
 from pathlib import Path
 
@@ -299,10 +298,6 @@ def _analysis_settings(args, preset) -> dict:
 # --- Running --------------------------------------------------------------------------------------
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 def run(args) -> int:
     if args.command == "summary":
         from toymodels.sweeps import load_results, stored_config
@@ -322,22 +317,59 @@ def run(args) -> int:
     config, preset = build_config(args)
     settings = _analysis_settings(args, preset)
     out = args.out or DEFAULT_OUT_DIR / f"{config.experiment}-{config.preset or 'custom'}.nc"
+    from toymodels import _signals
     from toymodels.sweeps import run_sweep
+    from toymodels.sweeps._run import SweepStopped
 
-    # SIGTERM (e.g. from a job scheduler) ends the sweep like Ctrl-C: the temporary file is removed.
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
-        ds = run_sweep(config, out, overwrite=args.overwrite, quiet=args.quiet)
-    except KeyboardInterrupt:
-        print(
-            f"lora-sweep: interrupted; finished cells are saved in {out}; "
-            "rerun the same command to resume",
-            file=sys.stderr,
+    finished_here = []
+
+    def stopped_at_once() -> str:
+        if not finished_here:
+            return (
+                f"lora-sweep: stopped at once; nothing new is saved in {out}; "
+                "rerun the same command to resume"
+            )
+        return (
+            f"lora-sweep: stopped at once; {len(finished_here)} cell(s) finished by this run "
+            f"are saved in {out}; rerun the same command to resume"
         )
+
+    try:
+        with _signals.deferring(stopped_at_once):
+            ds = run_sweep(
+                config,
+                out,
+                overwrite=args.overwrite,
+                quiet=args.quiet,
+                should_stop=_signals.STOP.is_set,
+                on_cell=lambda init, width: finished_here.append((init, width)),
+            )
+    except SweepStopped as stop:
+        print(stopped_message(out, stop.saved, stop.total), file=sys.stderr)
         return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    if _signals.interrupted():
+        print(stopped_message(out, len(config.cells()), len(config.cells())), file=sys.stderr)
+        return 130
     return _report(ds, out, args, settings)
+
+
+def stopped_message(out, saved: int, total: int) -> str:
+    """The one line of a sweep stopped by a signal: what is saved, and how to go on.
+
+    >>> stopped_message("r.nc", 1, 4)
+    'lora-sweep: interrupted; 1 of 4 cells are saved in r.nc; rerun the same command to resume'
+    """
+    if saved == 0:
+        return (
+            f"lora-sweep: interrupted before any cell finished; nothing is saved in {out}; "
+            "rerun the same command to start again"
+        )
+    if saved == total:
+        return f"lora-sweep: interrupted; all {total} cells are saved in {out}; rerun to summarize"
+    return (
+        f"lora-sweep: interrupted; {saved} of {total} cells are saved in {out}; "
+        "rerun the same command to resume"
+    )
 
 
 def _report(ds, path, args, settings) -> int:

@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 
 from toymodels.core import UsageError
+from toymodels.sweeps import _lock
 from toymodels.sweeps._config import SweepConfig
 
 
@@ -86,6 +87,14 @@ def make_train_config(config: SweepConfig, init: str, width: int):
         raise UsageError(f"invalid training option: {error}") from None
 
 
+class SweepStopped(Exception):
+    """A sweep stopped on request (``should_stop``) between compiled calls; its saved cells stay."""
+
+    def __init__(self, saved: int, total: int):
+        super().__init__(f"stopped with {saved} of {total} cells saved")
+        self.saved, self.total = saved, total
+
+
 def run_sweep(
     config: SweepConfig,
     out,
@@ -94,31 +103,56 @@ def run_sweep(
     quiet: bool = False,
     trainer: Callable | None = None,
     on_cell: Callable[[str, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ):
     """Train every cell of ``config`` not yet in ``out``; return the complete results Dataset.
 
     Each finished cell is saved atomically before the next starts, so an interrupted sweep resumes
     where it stopped when rerun with the same configuration. ``trainer`` defaults to
     ``toymodels.train_grid``; ``on_cell(init, width)`` is called after each cell is saved.
+
+    One sweep at a time writes ``out`` (``_lock.exclusive_writer``, held for the whole sweep, with
+    ``overwrite`` too); the stored configuration is checked again before every save. A finished
+    sweep is returned without writing anything (a read-only directory is fine).
+    ``should_stop()`` is asked between compiled calls: when it says yes the cell in progress is
+    abandoned and :class:`SweepStopped` is raised (the cells saved so far stay saved).
     """
     from toymodels.sweeps import _store
-    from toymodels.sweeps._devices import train_on_devices
-    from toymodels.sweeps._progress import progress_bar
 
     out = Path(out)
     # Every cell's TrainConfig validates its options: all of them before anything is touched.
     train_configs = {cell: make_train_config(config, *cell) for cell in config.cells()}
-    existing = _store.open_for_resume(out, config.to_json(), overwrite=overwrite)
+    if not overwrite and Path(out).is_file():
+        finished = _store.open_for_resume(out, config.to_json(), overwrite=False)
+        if _store.completed_cells(finished) >= set(config.cells()):
+            return finished
+    with _store.writable_directory(out), _lock.exclusive_writer(out):
+        return _train_missing(
+            config, out, train_configs, overwrite, quiet, trainer, on_cell, should_stop
+        )
+
+
+def _train_missing(config, out, train_configs, overwrite, quiet, trainer, on_cell, should_stop):
+    from toymodels.sweeps import _store
+    from toymodels.sweeps._devices import train_on_devices
+    from toymodels.sweeps._progress import progress_bar
+
+    stored = config.to_json()
+    existing = _store.open_for_resume(out, stored, overwrite=overwrite)
     _store.remove_stale_temporaries(out)
     done = _store.completed_cells(existing) if existing is not None else set()
     todo = [cell for cell in config.cells() if cell not in done]
     trainer = trainer or default_trainer()
+    should_stop = should_stop or (lambda: False)
     ds = existing
+    saved = len(done)
     costs = [cell_cost(config, width) for _, width in todo]
     with progress_bar(
         total=math.fsum(costs), cells=len(config.cells()), done=len(done), quiet=quiet
     ) as bar:
         for (init, width), cost in zip(todo, costs, strict=True):
+            if should_stop():
+                raise SweepStopped(saved, len(config.cells()))
             bar.describe(init, width)
             eta_A, eta_B = config.cell_rates(init, width)
             chunk = runs_per_call(config, width)
@@ -126,10 +160,16 @@ def run_sweep(
             result = train_on_devices(
                 cell_trainer, train_configs[init, width], eta_A, eta_B, config.seeds
             )
+            if should_stop():  # the cell is abandoned: a stop means now, not after a save
+                raise SweepStopped(saved, len(config.cells()))
             if ds is None:
                 ds = empty_results(config, sorted(result.metrics))
             ds = _store.with_cell(ds, init, width, result.metrics, result.diverged_step)
+            if not overwrite or saved > len(done):
+                # the first save of --overwrite replaces the old file; every other save checks it
+                _store.check_file_config(out, stored)
             _store.save_atomically(ds, out)
+            saved += 1
             bar.advance(cost)
             if on_cell is not None:
                 on_cell(init, width)
