@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import toymodels
 from toymodels.core import UsageError
@@ -172,3 +174,175 @@ def test_a_signal_at_any_moment_stops_with_130_and_a_true_line(moment, sig, tmp_
         assert "rerun the same command to resume" in last
     if moment != "twice":  # only the stop at once skips the clean-up
         assert not list(tmp_path.glob(".*.tmp")) and not _lock.lock_path(out).exists()
+
+
+# --- Every input checked before work starts -------------------------------------------------------
+
+TINY = ["run", "--model", "linear", "--widths", "4,8", "--lr", "1e-2", "--steps", "4", "--quiet"]
+CHECKED_FIRST = {
+    "seed-beyond-int32": (["--seeds", "3000000000"], "seed 3000000000 is out of range"),
+    "negative-seed": (["--seeds=-1"], "seed -1 is out of range"),
+    "scaling-overflows": (["--lr-scaling", "2000"], "--lr-scaling 2000 takes the rate 0.01 to inf"),
+    "scaling-underflows": (["--lr-scaling=-2000"], "rates must stay positive and finite"),
+    "steps-beyond-memory": (["--steps", "2147483648"], "GiB of memory (mostly its results"),
+    "width-beyond-memory": (
+        ["--widths", "2^20", "--model", "teacher-student", "--rank", "1"],
+        "GiB of memory (mostly its model",
+    ),
+    "empty-inits": (["--inits", ""], "--inits is empty"),
+    "empty-seeds": (["--seeds", ","], "--seeds is empty"),
+    "at-step-negative": (["--at-step=-1000"], "--at-step -1000 is outside the run's steps 0..4"),
+    "at-step-beyond": (["--at-step", "1000"], "--at-step 1000 is outside the run's steps 0..4"),
+}
+
+
+@pytest.mark.parametrize(("extra", "message"), CHECKED_FIRST.values(), ids=list(CHECKED_FIRST))
+def test_bad_input_is_refused_before_work_and_leaves_no_directory(extra, message, tmp_path, capsys):
+    from toymodels import cli
+
+    out = tmp_path / "new" / "dir" / "sweep.nc"
+    code = cli.main([*TINY, *extra, "--out", str(out)])
+    stderr = capsys.readouterr().err
+    assert code == 2
+    assert stderr.startswith("lora-sweep: error: ") and stderr.count("\n") == 1
+    assert message in stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def tiny_config(widths=(4,), seeds=(0,)):
+    from toymodels.sweeps import sweep_config
+
+    return sweep_config(
+        "run", None, model="linear", widths=widths, rates=(1e-2,), seeds=seeds, steps=2
+    )[0]
+
+
+@pytest.mark.parametrize(
+    "errno_", [28, 27, 13], ids=["disk-full", "file-too-large", "permission-denied"]
+)
+def test_a_failed_write_is_one_line_keeps_the_old_file_and_leaves_no_directory(
+    errno_, tmp_path, monkeypatch
+):
+    import xarray as xr
+
+    from toymodels.sweeps import run_sweep
+
+    old = tmp_path / "old.nc"
+    run_sweep(tiny_config(), old, quiet=True)
+    before = old.read_bytes()
+
+    def full(self, target, **kwargs):
+        with open(target, "wb") as handle:
+            handle.write(b"CDF half written")
+        raise OSError(errno_, os.strerror(errno_))
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", full)
+    reason = f"cannot write results to .*: {os.strerror(errno_)}; the previous file is unchanged"
+    with pytest.raises(UsageError, match=reason):
+        run_sweep(tiny_config(seeds=(1,)), old, overwrite=True, quiet=True)
+    assert old.read_bytes() == before
+    fresh = tmp_path / "new" / "sweep.nc"
+    with pytest.raises(UsageError, match="nothing was written"):
+        run_sweep(tiny_config(), fresh, quiet=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.nc"]
+
+
+# --- Order-free, and files as users expect --------------------------------------------------------
+
+
+def test_the_reference_width_of_lr_scaling_is_the_narrowest_whatever_the_order():
+    from toymodels.sweeps import sweep_config
+
+    def config(widths):
+        return sweep_config(
+            "run", None, widths=widths, rates=(1e-2,), rate_scaling=-1.0, steps=2, rank=1
+        )[0]
+
+    assert config((32, 16, 8)) == config((8, 16, 32))
+    assert config((32, 16, 8)).widths == (8, 16, 32)
+    assert config((32, 8)).cell_rates("A", 8)[0][0] == pytest.approx(1e-2)
+
+
+def test_results_files_take_the_umask_and_write_through_a_symlink(tmp_path):
+    from toymodels.sweeps import run_sweep
+
+    target = tmp_path / "data" / "sweep.nc"
+    target.parent.mkdir()
+    target.write_bytes(b"")
+    target.unlink()
+    link = tmp_path / "sweep.nc"
+    link.symlink_to(target)
+    previous = os.umask(0o027)
+    try:
+        run_sweep(tiny_config(), link, quiet=True)
+    finally:
+        os.umask(previous)
+    assert link.is_symlink() and target.is_file()
+    assert target.stat().st_mode & 0o777 == 0o640
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_a_finished_sweep_in_a_read_only_directory_is_read_not_refused(tmp_path):
+    from toymodels.sweeps import run_sweep
+
+    out = tmp_path / "ro" / "sweep.nc"
+    run_sweep(tiny_config(), out, quiet=True)
+    out.parent.chmod(0o555)
+    try:
+        ds = run_sweep(tiny_config(), out, quiet=True, trainer=pytest.fail)
+    finally:
+        out.parent.chmod(0o755)
+    assert _store.completed_cells(ds) == {("A", 4), ("B", 4)}
+
+
+def test_a_finished_sweep_is_returned_without_training_or_locking(tmp_path, monkeypatch):
+    from toymodels.sweeps import run_sweep
+
+    out = tmp_path / "sweep.nc"
+    run_sweep(tiny_config(), out, quiet=True)
+
+    def no_lock(path):
+        raise AssertionError("a finished sweep needs no lock")
+
+    monkeypatch.setattr(_lock, "exclusive_writer", no_lock)
+    ds = run_sweep(tiny_config(), out, quiet=True, trainer=pytest.fail)
+    assert _store.completed_cells(ds) == {("A", 4), ("B", 4)}
+
+
+# --- The parsers never trace back -----------------------------------------------------------------
+
+FLAGS = [
+    "run", "figure2", "figure3", "heatmap", "summary", "coordcheck", "figures", "--widths",
+    "--inits", "--lr", "--seeds", "--steps", "--lr-scaling", "--eta-A", "--eta-B", "--rank",
+    "--weight-decay", "--data-seed", "--at-step", "--window", "--metric", "--preset", "--model",
+    "--optimizer", "--from-results",
+]  # fmt: skip
+VALUES = [
+    "2^7", "2^7:2^9", "1e-3:1e-1:3", "0", "-1", "3000000000", "", ",", "A,B", "C", "quick",
+    "paper", "nan", "inf", "-3/4", "1/0", "2^", ":", "::", "8,16", "2^-8", "1e400", "A@2^7=0.1",
+]  # fmt: skip
+
+
+@given(
+    st.lists(
+        st.one_of(st.sampled_from(FLAGS), st.sampled_from(VALUES), st.text(max_size=8)),
+        max_size=8,
+    )
+)
+@settings(max_examples=150, deadline=None)
+def test_random_arguments_parse_or_give_the_one_line_usage_error(argv):
+    from theory import ExponentError
+    from toymodels import cli
+    from toymodels.cli import _sweeps
+
+    parser, _ = cli.build_parser()
+    try:
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit:  # --help
+            return
+        if args.command in ("run", "figure2", "figure3", "heatmap"):
+            config, preset = _sweeps.build_config(args)
+            _sweeps._analysis_settings(args, preset, config.steps)
+    except (UsageError, ExponentError) as error:
+        assert "\n" not in str(error).strip()

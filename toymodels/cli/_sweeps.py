@@ -98,7 +98,10 @@ def parse_seeds(text: str) -> tuple[int, ...]:
 
 
 def parse_inits(text: str) -> tuple[str, ...]:
-    return tuple(canonical_init(part) for part in text.split(",") if part.strip())
+    inits = tuple(canonical_init(part) for part in text.split(",") if part.strip())
+    if not inits:
+        raise UsageError("--inits is empty")
+    return inits
 
 
 def _flag(parse):
@@ -285,9 +288,12 @@ def build_config(args):
     return sweep_config(args.command, getattr(args, "preset", None), **overrides)
 
 
-def _analysis_settings(args, preset) -> dict:
+def _analysis_settings(args, preset, steps: int) -> dict:
+    """The summary's settings; ``steps`` is the run's T (``--at-step`` must lie in 0..T)."""
     window = args.window if args.window is not None else preset.window
     _positive_int(window, "--window")
+    if args.at_step is not None and not 0 <= args.at_step <= steps:
+        raise UsageError(f"--at-step {args.at_step} is outside the run's steps 0..{steps}")
     return {
         "metric": args.metric or preset.metric,
         "window": window,
@@ -312,10 +318,11 @@ def run(args) -> int:
                 _presets.FIGURE2["paper"] if experiment != "heatmap" else _presets.HEATMAP["paper"]
             )
             preset = _presets.Preset(**{**preset.__dict__, "window": 1, "summary_steps": (None,)})
-        return _report(ds, args.path, args, _analysis_settings(args, preset))
+        settings = _analysis_settings(args, preset, ds.sizes["step"] - 1)
+        return _report(ds, args.path, args, settings)
 
     config, preset = build_config(args)
-    settings = _analysis_settings(args, preset)
+    settings = _analysis_settings(args, preset, config.steps)
     out = args.out or DEFAULT_OUT_DIR / f"{config.experiment}-{config.preset or 'custom'}.nc"
     from toymodels import _signals
     from toymodels.sweeps import run_sweep

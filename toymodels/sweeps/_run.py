@@ -9,6 +9,7 @@ sharded across devices when there are several), and saves the file atomically af
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -70,6 +71,63 @@ def runs_per_call(config: SweepConfig, width: int) -> int | None:
     return None if fits >= runs else int(fits)
 
 
+def memory_needed(config: SweepConfig, train_config) -> dict[str, int]:
+    """Bytes a sweep needs at its peak, estimated from the shapes, by part.
+
+    ``results``: the results dataset, float32 per metric × cell × run × step, twice (a cell is added
+    to a copy); ``cell``: one cell's metrics, on the device and on the host; ``model``: one run at
+    the widest width (:func:`runs_per_call`'s 16 arrays of [N, n]) and, for a model with a hidden
+    layer, its frozen [n, n] matrix per seed.
+
+    >>> config = SweepConfig.equal_rates(
+    ...     experiment="run", model="linear", inits=("A",), widths=(8,), rates=(0.1,),
+    ...     seeds=(0,), train={"steps": 2**31})
+    >>> from toymodels.core import TrainConfig
+    >>> need = memory_needed(config, TrainConfig(model="linear", width=8, init="A", steps=2**31))
+    >>> need["results"] // 2**30  # 7 metrics × 1 cell × 1 run × 2^31 steps × 4 bytes, twice
+    112
+    """
+    runs = config.n_rates * len(config.seeds)
+    per_cell = 4 * len(train_config.metric_names) * runs * (config.steps + 1)
+    width = max(config.widths)
+    hidden = 4 * width * width * len(config.seeds) if config.model == "teacher-student" else 0
+    return {
+        "results": 2 * per_cell * len(config.cells()),
+        "cell": 2 * per_cell,
+        "model": 16 * 4 * int(train_config.n_train) * width + hidden,
+    }
+
+
+def available_memory_bytes() -> int | None:
+    """The memory the machine can give now (``MemAvailable``; None where it cannot be read)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(config: SweepConfig, train_config) -> None:
+    """A one-line :class:`UsageError` naming the GiB needed if the sweep cannot fit in memory."""
+    need = memory_needed(config, train_config)
+    total = sum(need.values())
+    available = available_memory_bytes()
+    if available is not None and total > available:
+        biggest = max(need, key=need.get)
+        hint = "--steps" if biggest in ("results", "cell") else "--widths"
+        raise UsageError(
+            f"this sweep needs about {total / 2**30:.1f} GiB of memory (mostly its {biggest}: "
+            f"{need[biggest] / 2**30:.1f} GiB) but {available / 2**30:.1f} GiB is available; "
+            f"reduce {hint}"
+        )
+
+
 def default_trainer() -> Callable:
     """The project's ``train_grid`` (imported lazily: JAX starts only when a sweep trains)."""
     from toymodels.core import train_grid
@@ -122,6 +180,7 @@ def run_sweep(
     out = Path(out)
     # Every cell's TrainConfig validates its options: all of them before anything is touched.
     train_configs = {cell: make_train_config(config, *cell) for cell in config.cells()}
+    check_memory(config, train_configs[config.inits[0], max(config.widths)])
     if not overwrite and Path(out).is_file():
         finished = _store.open_for_resume(out, config.to_json(), overwrite=False)
         if _store.completed_cells(finished) >= set(config.cells()):

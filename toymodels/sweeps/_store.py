@@ -280,9 +280,8 @@ def save_atomically(ds: xr.Dataset, path) -> None:
             os.unlink(tmp)
         if isinstance(error, OSError):
             reason = error.strerror or type(error).__name__
-            raise UsageError(
-                f"cannot write results to {path}: {reason}; the previous file is unchanged"
-            ) from None
+            kept = "the previous file is unchanged" if path.exists() else "nothing was written"
+            raise UsageError(f"cannot write results to {path}: {reason}; {kept}") from None
         raise
     with contextlib.suppress(OSError):  # not every file system lets a directory be fsynced
         dir_fd = os.open(directory, os.O_RDONLY)
