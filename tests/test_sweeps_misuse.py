@@ -346,3 +346,28 @@ def test_random_arguments_parse_or_give_the_one_line_usage_error(argv):
             _sweeps._analysis_settings(args, preset, config.steps)
     except (UsageError, ExponentError) as error:
         assert "\n" not in str(error).strip()
+
+
+def test_the_summary_tells_cells_not_run_from_diverged_ones(tmp_path, capsys):
+    from toymodels import cli
+    from toymodels.sweeps import run_sweep
+    from toymodels.sweeps._run import SweepStopped
+
+    out = tmp_path / "sweep.nc"
+    calls = []
+    with pytest.raises(SweepStopped) as stopped:
+        run_sweep(
+            tiny_config(widths=(4, 8)), out, quiet=True, should_stop=lambda: bool(calls),
+            on_cell=lambda init, width: calls.append((init, width)),
+        )  # fmt: skip
+    assert (stopped.value.saved, stopped.value.total) == (1, 4)
+    assert cli.main(["summary", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["status"] == {
+        "A": {"4": "done", "8": "pending"},
+        "B": {"4": "pending", "8": "pending"},
+    }
+    assert summary["best_loss"]["B"]["8"] is None
+    assert cli.main(["summary", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "pending" in table and "diverged" not in table
