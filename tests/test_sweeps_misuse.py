@@ -371,3 +371,55 @@ def test_the_summary_tells_cells_not_run_from_diverged_ones(tmp_path, capsys):
     assert cli.main(["summary", str(out)]) == 0
     table = capsys.readouterr().out
     assert "pending" in table and "diverged" not in table
+
+
+# --- One command-line vocabulary ------------------------------------------------------------------
+
+
+def test_rates_and_seeds_take_the_widths_spelling():
+    from toymodels.cli import _sweeps
+
+    assert _sweeps.parse_rates("2^-8,2^-6") == (2**-8, 2**-6)
+    assert _sweeps.parse_seeds("0:3,2^3") == (0, 1, 2, 3, 8)
+
+
+@pytest.mark.parametrize(
+    ("flags", "widths", "seeds"),
+    [
+        (["--widths", "2^7:2^9", "--seeds", "0:3"], (128, 256, 512), (0, 1, 2, 3)),
+        (["--widths", "128,256", "512", "--seeds", "0,5"], (128, 256, 512), (0, 5)),
+        (["--widths", "128", "256"], (128, 256), None),  # the old spelling still works
+    ],
+    ids=["ranges", "commas-and-spaces", "space-separated"],
+)
+def test_coordcheck_takes_the_sweeps_lists(flags, widths, seeds):
+    from toymodels import cli
+    from toymodels.cli import _gamma
+
+    parser, _ = cli.build_parser()
+    base = ["coordcheck", "--model", "linear", "--init", "B", "--eta-exponent", "-1"]
+    args = parser.parse_args([*base, *flags])
+    assert _gamma._flatten(args.widths) == widths
+    assert args.seeds == seeds
+
+
+def test_coordcheck_refuses_a_seed_count_with_the_list_it_meant(capsys):
+    from toymodels import cli
+
+    argv = ["coordcheck", "--model", "linear", "--init", "B", "--eta-exponent", "-1"]
+    assert cli.main([*argv, "--seeds", "4"]) == 2
+    assert "e.g. 0:3 for 4 seeds" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["run", "figure2", "figure3", "heatmap", "summary"])
+def test_every_sweep_flag_documents_its_default(command):
+    from toymodels import cli
+
+    parser, _ = cli.build_parser()
+    sub = parser._subparsers._group_actions[0].choices[command]
+    undocumented = [
+        action.option_strings[0]
+        for action in sub._actions
+        if action.option_strings and action.dest != "help" and "default" not in (action.help or "")
+    ]
+    assert not undocumented
