@@ -128,11 +128,30 @@ def test_the_stored_configuration_is_checked_before_every_save(tmp_path):
 # --- A clean stop ---------------------------------------------------------------------------------
 
 
+def wait_until_sigterm_is_caught(proc: subprocess.Popen, timeout: float = 30) -> None:
+    """Until the process catches SIGTERM (Linux: SigCgt in /proc/PID/status), i.e. until
+    ``toymodels._signals.install`` ran: before that, Python's own start-up is not ours to guard."""
+    status = Path(f"/proc/{proc.pid}/status")
+    if not status.exists():
+        time.sleep(0.5)
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        caught = next(
+            (int(line.split()[1], 16) for line in status.read_text().splitlines()
+             if line.startswith("SigCgt:")),
+            0,
+        )  # fmt: skip
+        if caught & (1 << (signal.SIGTERM - 1)):
+            return
+        time.sleep(0.005)
+
+
 def signal_at(moment: str, tmp_path: Path, sig=signal.SIGINT):
     out = tmp_path / f"{moment}.nc"
     proc = start(*SWEEP, "--out", out)
     if moment == "start-up":
-        time.sleep(0.3)  # importing JAX
+        wait_until_sigterm_is_caught(proc)  # our handlers are in; JAX is still importing
     elif moment == "compiling":
         wait_for(_lock.lock_path(out), proc)
     else:
