@@ -1,6 +1,7 @@
 """`lora-sweep figures`: figures and claims from results files; bad input is one line, exit 2."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -54,3 +55,16 @@ def test_bad_input_is_one_line_exit_2(argv, message, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("lora-sweep: error:") and message in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_figures_go_to_a_fresh_folder_by_default_never_over_figures(
+    results_dir, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "phase_adam.png").write_bytes(b"committed")
+    argv = ["figures", "--figure2", str(results_dir / "figure2.nc"), "--no-phase", "--json"]
+    assert cli.main(argv) == 0
+    written = [Path(p) for p in json.loads(capsys.readouterr().out)["written"]]
+    assert written and all(p.parent.name.startswith("figures-") for p in written)
+    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == ["phase_adam.png"]

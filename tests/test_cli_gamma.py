@@ -35,7 +35,7 @@ BASE = ["coordcheck", "--model", "teacher-student", "--init", "A"]
         ([*BASE, "--eta-exponent", "-1", "--steps", "0"], "steps"),
         ([*BASE, "--eta-exponent", "-1", "--seeds", "0"], "seed"),
         ([*BASE, "--eta-exponent", "-1", "--tolerance", "-1"], "tolerance"),
-        ([*BASE, "--eta-exponent", "-1", "--widths", "12x"], "invalid int"),
+        ([*BASE, "--eta-exponent", "-1", "--widths", "12x"], "widths must be integers"),
         ([*BASE, "--eta-exponent", "-1", "--plot", "figure.gif"], ".png"),
         ([*BASE, "--eta-exponent", "-1", "--plot", "no/such/dir/f.png"], "does not exist"),
     ],

@@ -70,7 +70,7 @@ def test_linear_toy_cli_json_passes_lora_plus_rates(capsys):
         "1024",
         "4096",
         "--seeds",
-        "32",
+        "0:31",
         # Well below one-step interpolation (η_b (aᵀx)² ≈ 1 makes f − y ≈ 0 for some seeds).
         "--eta0",
         "0.1",

@@ -6,6 +6,16 @@ optimizers, training), ``toymodels.sweeps`` (width sweeps, results store, analys
 and ``toymodels.cli`` (``lora-sweep``). The names most used are re-exported here.
 """
 
+import os as _os
+import sys as _sys
+
+if _os.path.basename(_sys.argv[0]) == "lora-sweep":
+    # The entry point: handle Ctrl-C before the heavy imports below (toymodels._signals), so a
+    # Ctrl-C during start-up ends in one line, never a traceback.
+    from toymodels import _signals
+
+    _signals.install()
+
 from toymodels.core import (
     INIT_LABELS,
     MODELS,

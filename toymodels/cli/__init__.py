@@ -25,6 +25,7 @@ import os
 import sys
 
 from theory import ExponentError
+from toymodels import _signals
 from toymodels.core import UsageError
 
 PROG = "lora-sweep"
@@ -66,7 +67,20 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run `lora-sweep` with ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
+    """Run `lora-sweep` with ``argv`` (default: ``sys.argv[1:]``); returns the exit code.
+
+    SIGINT and SIGTERM are handled by ``_signals``: never a traceback, and never exit code 0 after
+    one (130).
+    """
+    with _signals.guarded(lambda: f"{PROG}: interrupted; nothing was written"):
+        code = _main(argv)
+        if _signals.interrupted() and code == 0:
+            print(f"{PROG}: interrupted after the work was done", file=sys.stderr)
+            return 130
+        return code
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         parser, owners = build_parser()
         try:

@@ -45,9 +45,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--out",
         type=Path,
-        default=Path("figures"),
+        default=None,
         metavar="DIR",
-        help="where the PNG and PDF files go (default: figures/)",
+        help="where the PNG and PDF files go (default: a fresh folder figures-YYYYMMDD-HHMMSS/, "
+        "never over the committed figures/ unless named)",
     )
     parser.add_argument(
         "--claims", action="store_true", help="print the claims table checked against the results"
@@ -88,13 +89,30 @@ def resolve_stores(args: argparse.Namespace) -> dict[str, Path]:
     return paths
 
 
+def fresh_folder(now=None) -> Path:
+    """A folder name that does not exist yet: ``figures-YYYYMMDD-HHMMSS`` (``-2``, ... if taken).
+
+    >>> import datetime
+    >>> fresh_folder(datetime.datetime(2026, 12, 1, 7, 30)).name
+    'figures-20261201-073000'
+    """
+    import datetime
+
+    stem = f"figures-{(now or datetime.datetime.now()):%Y%m%d-%H%M%S}"
+    candidate, n = Path(stem), 1
+    while candidate.exists():
+        n += 1
+        candidate = Path(f"{stem}-{n}")
+    return candidate
+
+
 def run(args: argparse.Namespace) -> int:
     # Imported here, not at the top: matplotlib and xarray would slow `lora-sweep --help`.
     from toymodels import load_results
     from toymodels.reproduce import check_claims, claims_table, make_figures
 
     stores = {name: load_results(path) for name, path in resolve_stores(args).items()}
-    written = make_figures(stores, args.out, phase=args.phase)
+    written = make_figures(stores, args.out or fresh_folder(), phase=args.phase)
     checks = check_claims(**stores) if args.claims or args.json else ()
     if args.json:
         json.dump(

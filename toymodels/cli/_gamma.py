@@ -11,6 +11,8 @@ import json
 import re
 import sys
 
+from toymodels.cli._sweeps import parse_seeds, parse_widths
+
 #: Kept literal here (not imported from the implementation) so `lora-sweep --help` stays fast.
 _MODELS = ("teacher-student", "lora-mlp", "linear")
 
@@ -49,11 +51,11 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument(
         "--widths",
-        type=int,
+        type=_list(parse_widths),
         nargs="+",
         default=None,
         metavar="N",
-        help="widths (default 128 256 ... 8192)",
+        help="widths as in the sweeps: 2^7:2^13, 128,256 or 128 256 (default 2^7:2^13)",
     )
     parser.add_argument(
         "--steps",
@@ -63,7 +65,11 @@ def add_parser(subparsers) -> None:
         help="updates; steps 1..T are compared (default 2)",
     )
     parser.add_argument(
-        "--seeds", type=int, default=None, metavar="S", help="seeds 0..S-1 (default per model)"
+        "--seeds",
+        type=_list(_coordcheck_seeds),
+        default=None,
+        metavar="S",
+        help="seeds as in the sweeps: 0:3 or 0,1,2,3 (default per model: 0:3, linear 0:127)",
     )
     parser.add_argument(
         "--n-train", type=int, default=None, metavar="N", help="data points (default per model)"
@@ -82,6 +88,30 @@ def add_parser(subparsers) -> None:
         "--plot", metavar="FILE", help="save the RMS-against-width figure (.png, .pdf, .svg)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _list(parse):
+    from toymodels.cli._sweeps import _flag
+
+    return _flag(parse)
+
+
+def _coordcheck_seeds(text: str) -> tuple[int, ...]:
+    """The sweeps' seed lists; a bare number, once a count of seeds, is refused with a hint
+    (read as one seed it would silently change what an old command measures)."""
+    from toymodels.core import UsageError
+
+    if text.strip().isdigit():
+        n = int(text)
+        raise UsageError(
+            f"--seeds takes a list of seeds, e.g. 0:{max(n - 1, 0)} for {n} seeds "
+            f"(0 to {max(n - 1, 0)}), or {n}, for seed {n} alone"
+        )
+    return parse_seeds(text)
+
+
+def _flatten(lists):
+    return None if lists is None else tuple(v for values in lists for v in values)
 
 
 def _rates(args) -> tuple[str, str]:
@@ -134,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
         eta_A_exponent=eta_A,
         eta_B_exponent=eta_B,
         eta0=args.eta0,
-        widths=cc.DEFAULT_WIDTHS if args.widths is None else args.widths,
+        widths=cc.DEFAULT_WIDTHS if args.widths is None else _flatten(args.widths),
         steps=cc.DEFAULT_STEPS if args.steps is None else args.steps,
         seeds=args.seeds,
         n_train=args.n_train,

@@ -10,14 +10,13 @@ import argparse
 import json
 import math
 import re
-import signal
 import sys
 from pathlib import Path
 
 from toymodels.core import UsageError, canonical_init
 from toymodels.sweeps import _presets
+from toymodels.sweeps._presets_doc import default_results_path
 
-DEFAULT_OUT_DIR = Path("results")
 METRICS = ("train_loss", "test_loss")
 
 
@@ -52,10 +51,13 @@ def parse_widths(text: str) -> tuple[int, ...]:
 
 
 def _float(text: str, what: str) -> float:
+    """A number, or a power of two such as ``2^-8`` (the same spelling as widths)."""
+    text = text.strip()
+    match = re.fullmatch(r"2\^(-?\d+)", text)
     try:
-        return float(text)
-    except ValueError:
-        raise UsageError(f"{what} must be numbers, got {text.strip()!r}") from None
+        return 2.0 ** int(match.group(1)) if match else float(text)
+    except (ValueError, OverflowError):
+        raise UsageError(f"{what} must be numbers or powers like 2^-8, got {text!r}") from None
 
 
 def parse_rates(text: str, what: str = "learning rates") -> tuple[float, ...]:
@@ -82,24 +84,38 @@ def parse_rates(text: str, what: str = "learning rates") -> tuple[float, ...]:
 
 
 def parse_ints(text: str, what: str) -> tuple[int, ...]:
-    values = []
+    """Integers: ``"0,1,5"``, powers like ``2^3``, and inclusive ranges ``"0:3"``.
+
+    >>> parse_ints("0:3,7", "seeds")
+    (0, 1, 2, 3, 7)
+    """
+    values: list[int] = []
     for part in text.split(","):
-        if part.strip():
-            try:
-                values.append(int(part))
-            except ValueError:
-                raise UsageError(f"{what} must be integers, got {part.strip()!r}") from None
+        if not part.strip():
+            continue
+        low, colon, high = part.partition(":")
+        if not colon:
+            values.append(_int_or_power(part, what))
+            continue
+        low, high = _int_or_power(low, what), _int_or_power(high, what)
+        if high < low or high - low > 100_000:
+            raise UsageError(f"{what}: the range {part.strip()!r} is empty or too long")
+        values.extend(range(low, high + 1))
     if not values:
         raise UsageError(f"--{what} is empty")
     return tuple(values)
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
+    """Seeds as a list: ``"0,1"``, ``"0:3"`` (0, 1, 2, 3)."""
     return parse_ints(text, "seeds")
 
 
 def parse_inits(text: str) -> tuple[str, ...]:
-    return tuple(canonical_init(part) for part in text.split(",") if part.strip())
+    inits = tuple(canonical_init(part) for part in text.split(",") if part.strip())
+    if not inits:
+        raise UsageError("--inits is empty")
+    return inits
 
 
 def _flag(parse):
@@ -120,35 +136,60 @@ def _flag(parse):
 
 def _common(parser: argparse.ArgumentParser) -> None:
     out = parser.add_argument_group("output")
-    out.add_argument("--out", type=Path, help="results file (netCDF); default results/NAME.nc")
     out.add_argument(
-        "--overwrite", action="store_true", help="replace a results file of another configuration"
+        "--out",
+        type=Path,
+        help="results file (netCDF) "
+        "(default: results/EXPERIMENT-PRESET.nc; run: results/run-custom.nc)",
     )
-    out.add_argument("--quiet", action="store_true", help="no progress bar")
-    out.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    out.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a results file of another configuration (default: refuse)",
+    )
+    out.add_argument("--quiet", action="store_true", help="no progress bar (default: shown)")
+    out.add_argument(
+        "--json", action="store_true", help="print the summary as one JSON object (default: table)"
+    )
     _analysis_flags(parser)
 
 
 def _analysis_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("analysis")
-    group.add_argument("--metric", choices=METRICS, help="loss that picks the optimum")
+    group.add_argument(
+        "--metric", choices=METRICS, help="loss that picks the optimum (default: the preset's)"
+    )
     group.add_argument(
         "--at-step", type=int, help="step at which losses are compared (default: last)"
     )
     group.add_argument(
-        "--window", type=int, help="average the loss over this many steps ending at --at-step"
+        "--window",
+        type=int,
+        help="average the loss over this many steps ending at --at-step (default: the preset's)",
     )
 
 
 def _grid_flags(parser: argparse.ArgumentParser, *, lr_help: str) -> None:
     group = parser.add_argument_group("sweep (overrides the preset)")
-    group.add_argument("--widths", type=_flag(parse_widths), help="e.g. 2^7:2^13 or 128,1024")
     group.add_argument(
-        "--inits", type=_flag(parse_inits), help="e.g. A,B (aliases Init[A], 1, ...)"
+        "--widths",
+        type=_flag(parse_widths),
+        help="e.g. 2^7:2^13 (powers of two between) or 128,1024 (default: the preset's)",
     )
-    group.add_argument("--lr", help=lr_help)
-    group.add_argument("--seeds", type=_flag(parse_seeds), help="e.g. 0,1")
-    group.add_argument("--steps", type=int, help="optimizer updates T")
+    group.add_argument(
+        "--inits",
+        type=_flag(parse_inits),
+        help="e.g. A,B (aliases Init[A], 1, ...) (default: the preset's; run: A,B)",
+    )
+    group.add_argument("--lr", help=lr_help + " (2^-8 spelling too; default: the preset's)")
+    group.add_argument(
+        "--seeds",
+        type=_flag(parse_seeds),
+        help="e.g. 0,1 or 0:3 (0 to 3) (default: the preset's; run: 0)",
+    )
+    group.add_argument(
+        "--steps", type=int, help="optimizer updates T (default: the preset's; run: 100)"
+    )
 
 
 def _scaling_flag(parser: argparse.ArgumentParser) -> None:
@@ -156,7 +197,7 @@ def _scaling_flag(parser: argparse.ArgumentParser) -> None:
         "--lr-scaling",
         metavar="S",
         help="scale the --lr grid with width: η(n) = η(n₀)·(n/n₀)^S, n₀ the narrowest width "
-        "(e.g. -3/4; 0 for one grid at every width)",
+        "(e.g. -3/4; 0 for one grid at every width) (default: the preset's; run: 0)",
     )
 
 
@@ -185,16 +226,32 @@ def add_parser(subparsers) -> None:
         description="Train a model over widths × inits × learning rates × seeds.",
     )
     run_.add_argument(
-        "--model", default="teacher-student", help="teacher-student, lora-mlp, linear"
+        "--model",
+        default="teacher-student",
+        help="teacher-student, lora-mlp, linear (default: %(default)s)",
     )
     _grid_flags(run_, lr_help="equal rates η_A = η_B: 1e-4:1e-1:13 or 1e-3,1e-2")
     _scaling_flag(run_)
-    run_.add_argument("--eta-A", dest="eta_A", help="η_A grid of a 2-D (η_A × η_B) sweep")
-    run_.add_argument("--eta-B", dest="eta_B", help="η_B grid of a 2-D (η_A × η_B) sweep")
+    run_.add_argument(
+        "--eta-A", dest="eta_A", help="η_A grid of a 2-D (η_A × η_B) sweep (default: none)"
+    )
+    run_.add_argument(
+        "--eta-B", dest="eta_B", help="η_B grid of a 2-D (η_A × η_B) sweep (default: none)"
+    )
     run_.add_argument("--optimizer", help="sgd, adam or adamw (default: the paper's)")
-    run_.add_argument("--rank", type=int, default=4)
-    run_.add_argument("--weight-decay", type=float, default=0.0)
-    run_.add_argument("--data-seed", type=int, default=0)
+    run_.add_argument("--rank", type=int, default=4, help="LoRA rank r (default: %(default)s)")
+    run_.add_argument(
+        "--weight-decay",
+        type=float,
+        default=0.0,
+        help="decoupled weight decay of adamw (default: %(default)s)",
+    )
+    run_.add_argument(
+        "--data-seed",
+        type=int,
+        default=0,
+        help="seed of the data and the teacher, 0..2^31-1 (default: %(default)s)",
+    )
     _common(run_)
 
     for name, what in (
@@ -203,17 +260,24 @@ def add_parser(subparsers) -> None:
         ("heatmap", "train/test loss over an (η_A, η_B) grid of the LoRA+ toy MLP (LoRA+ Fig. 2)"),
     ):
         parser = subparsers.add_parser(name, help=what, description=what)
-        parser.add_argument("--preset", default="paper", help="paper (default) or quick")
+        parser.add_argument(
+            "--preset", default="paper", help="paper or quick (default: %(default)s)"
+        )
         if name == "heatmap":
             _grid_flags(parser, lr_help="(unused: give --eta-A and --eta-B)")
-            parser.add_argument("--eta-A", dest="eta_A", help="η_A grid, e.g. 1e-4:1e1:16")
-            parser.add_argument("--eta-B", dest="eta_B", help="η_B grid, e.g. 1e-4:1e1:16")
+            parser.add_argument(
+                "--eta-A", dest="eta_A", help="η_A grid, e.g. 1e-4:1e1:16 (default: the preset's)"
+            )
+            parser.add_argument(
+                "--eta-B", dest="eta_B", help="η_B grid, e.g. 1e-4:1e1:16 (default: the preset's)"
+            )
         elif name == "figure3":
             _grid_flags(parser, lr_help="rates: one number, or INIT@WIDTH=RATE,... per cell")
             parser.add_argument(
                 "--from-results",
                 type=Path,
-                help="take each init's optimal rate at the widths from a figure2 results file",
+                help="take each init's optimal rate at the widths from a figure2 results file "
+                "(default: the preset's rates)",
             )
         else:
             _grid_flags(parser, lr_help="equal rates: 1e-5:1e-1:13 or 1e-3,1e-2")
@@ -224,7 +288,9 @@ def add_parser(subparsers) -> None:
         "summary", help="summarize a results file", description="Summarize a results file."
     )
     summary.add_argument("path", type=Path, help="a results file written by lora-sweep")
-    summary.add_argument("--json", action="store_true", help="print one JSON object")
+    summary.add_argument(
+        "--json", action="store_true", help="print one JSON object (default: a table)"
+    )
     _analysis_flags(summary)
 
 
@@ -286,9 +352,12 @@ def build_config(args):
     return sweep_config(args.command, getattr(args, "preset", None), **overrides)
 
 
-def _analysis_settings(args, preset) -> dict:
+def _analysis_settings(args, preset, steps: int) -> dict:
+    """The summary's settings; ``steps`` is the run's T (``--at-step`` must lie in 0..T)."""
     window = args.window if args.window is not None else preset.window
     _positive_int(window, "--window")
+    if args.at_step is not None and not 0 <= args.at_step <= steps:
+        raise UsageError(f"--at-step {args.at_step} is outside the run's steps 0..{steps}")
     return {
         "metric": args.metric or preset.metric,
         "window": window,
@@ -297,10 +366,6 @@ def _analysis_settings(args, preset) -> dict:
 
 
 # --- Running --------------------------------------------------------------------------------------
-
-
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 def run(args) -> int:
@@ -317,27 +382,65 @@ def run(args) -> int:
                 _presets.FIGURE2["paper"] if experiment != "heatmap" else _presets.HEATMAP["paper"]
             )
             preset = _presets.Preset(**{**preset.__dict__, "window": 1, "summary_steps": (None,)})
-        return _report(ds, args.path, args, _analysis_settings(args, preset))
+        settings = _analysis_settings(args, preset, ds.sizes["step"] - 1)
+        return _report(ds, args.path, args, settings)
 
     config, preset = build_config(args)
-    settings = _analysis_settings(args, preset)
-    out = args.out or DEFAULT_OUT_DIR / f"{config.experiment}-{config.preset or 'custom'}.nc"
+    settings = _analysis_settings(args, preset, config.steps)
+    out = args.out or default_results_path(config.experiment, config.preset)
+    from toymodels import _signals
     from toymodels.sweeps import run_sweep
+    from toymodels.sweeps._run import SweepStopped
 
-    # SIGTERM (e.g. from a job scheduler) ends the sweep like Ctrl-C: the temporary file is removed.
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
-        ds = run_sweep(config, out, overwrite=args.overwrite, quiet=args.quiet)
-    except KeyboardInterrupt:
-        print(
-            f"lora-sweep: interrupted; finished cells are saved in {out}; "
-            "rerun the same command to resume",
-            file=sys.stderr,
+    finished_here = []
+
+    def stopped_at_once() -> str:
+        if not finished_here:
+            return (
+                f"lora-sweep: stopped at once; nothing new is saved in {out}; "
+                "rerun the same command to resume"
+            )
+        return (
+            f"lora-sweep: stopped at once; {len(finished_here)} cell(s) finished by this run "
+            f"are saved in {out}; rerun the same command to resume"
         )
+
+    try:
+        with _signals.deferring(stopped_at_once):
+            ds = run_sweep(
+                config,
+                out,
+                overwrite=args.overwrite,
+                quiet=args.quiet,
+                should_stop=_signals.STOP.is_set,
+                on_cell=lambda init, width: finished_here.append((init, width)),
+            )
+    except SweepStopped as stop:
+        print(stopped_message(out, stop.saved, stop.total), file=sys.stderr)
         return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    if _signals.interrupted():
+        print(stopped_message(out, len(config.cells()), len(config.cells())), file=sys.stderr)
+        return 130
     return _report(ds, out, args, settings)
+
+
+def stopped_message(out, saved: int, total: int) -> str:
+    """The one line of a sweep stopped by a signal: what is saved, and how to go on.
+
+    >>> stopped_message("r.nc", 1, 4)
+    'lora-sweep: interrupted; 1 of 4 cells are saved in r.nc; rerun the same command to resume'
+    """
+    if saved == 0:
+        return (
+            f"lora-sweep: interrupted before any cell finished; nothing is saved in {out}; "
+            "rerun the same command to start again"
+        )
+    if saved == total:
+        return f"lora-sweep: interrupted; all {total} cells are saved in {out}; rerun to summarize"
+    return (
+        f"lora-sweep: interrupted; {saved} of {total} cells are saved in {out}; "
+        "rerun the same command to resume"
+    )
 
 
 def _report(ds, path, args, settings) -> int:

@@ -63,10 +63,11 @@ class SweepConfig:
 
     @classmethod
     def scaled_rates(cls, *, rates, scaling: float, widths, **fields) -> SweepConfig:
-        """η_A = η_B over the grid ``rates · (n/n₀)^scaling`` at width n (n₀ = the first width).
+        """η_A = η_B over the grid ``rates · (n/n₀)^scaling`` at width n (n₀ = the narrowest
+        width, whatever the order given).
 
         >>> config = SweepConfig.scaled_rates(
-        ...     experiment="run", model="teacher-student", inits=("A",), widths=(128, 512),
+        ...     experiment="run", model="teacher-student", inits=("A",), widths=(512, 128),
         ...     rates=(1e-2,), scaling=-0.5, seeds=(0,), train={"steps": 3})
         >>> config.cell_rates("A", 512)[0]
         array([0.005])
@@ -75,9 +76,8 @@ class SweepConfig:
         if not widths or any(not isinstance(w, int) or w <= 0 for w in widths):
             # validate() names the bad width; build nothing from it
             return cls.equal_rates(rates=rates, widths=widths, **fields)
-        table = tuple(
-            tuple(float(f"{r * (w / widths[0]) ** scaling:.6g}") for r in rates) for w in widths
-        )
+        narrowest = min(widths)
+        table = tuple(tuple(_scaled(r, w / narrowest, scaling) for r in rates) for w in widths)
         return cls(rate_dims=("width", "lr"), eta_A=table, eta_B=table, widths=widths, **fields)
 
     def __post_init__(self):
@@ -154,6 +154,24 @@ class SweepConfig:
         )
 
 
+def _scaled(rate: float, ratio: float, scaling: float) -> float:
+    """``rate · ratio^scaling`` to 6 digits; a one-line error if it leaves the positive floats."""
+    try:
+        value = float(f"{rate * ratio**scaling:.6g}")
+    except OverflowError:
+        value = math.inf
+    if not (0 < value < math.inf) and 0 < rate < math.inf:
+        raise UsageError(
+            f"--lr-scaling {scaling:g} takes the rate {rate:g} to {value:g} at {ratio:g}× the "
+            "narrowest width; rates must stay positive and finite"
+        )
+    return value
+
+
+#: Seeds and data seeds are stored as int32 and seed JAX's generator: 0 ≤ seed < 2^31.
+SEED_LIMIT = 2**31
+
+
 def _nested_tuple(value):
     return tuple(_nested_tuple(v) for v in value) if isinstance(value, list | tuple) else value
 
@@ -193,6 +211,11 @@ def validate(config: SweepConfig) -> None:
             raise UsageError(f"{name} {repeated[0]} is given twice")
     if repeated := _duplicates(config.seeds):
         raise UsageError(f"seed {repeated[0]} is given twice")
+    for seed in config.seeds:
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+            raise UsageError(f"seeds must be integers, got {seed!r}")
+        if not 0 <= seed < SEED_LIMIT:
+            raise UsageError(f"seed {seed} is out of range: seeds lie in 0..{SEED_LIMIT - 1}")
     if config.rate_dims[-1:] != ("lr",) or not set(config.rate_dims) <= set(RATE_DIMS):
         raise ValueError(f"rate_dims must end in 'lr' and lie in {RATE_DIMS}: {config.rate_dims}")
     for name, rates in (("eta_A", config.eta_A), ("eta_B", config.eta_B)):
@@ -268,6 +291,13 @@ def _figure3_rates(cell_rates, optimal_from, inits, widths) -> np.ndarray:
     return np.array([[[rates[i, w]] for w in widths] for i in inits])
 
 
+def _sorted_widths(widths) -> tuple:
+    widths = tuple(widths)
+    if all(isinstance(w, int | np.integer) and not isinstance(w, bool) for w in widths):
+        return tuple(sorted(widths))
+    return widths  # validate() names the bad width
+
+
 def _nested(array):
     return tuple(_nested(a) for a in array) if getattr(array, "ndim", 0) else float(array)
 
@@ -330,7 +360,8 @@ def sweep_config(
         "preset": None if experiment == "run" else preset.name,
         "model": preset.model,
         "inits": inits or preset.inits,
-        "widths": widths or preset.widths,
+        # sorted: the same experiment whatever the order given, tables in width order
+        "widths": _sorted_widths(widths or preset.widths),
         "seeds": seeds or preset.seeds,
         "train": train,
     }

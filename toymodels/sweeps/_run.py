@@ -9,11 +9,13 @@ sharded across devices when there are several), and saves the file atomically af
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
 from toymodels.core import UsageError
+from toymodels.sweeps import _lock
 from toymodels.sweeps._config import SweepConfig
 
 
@@ -69,6 +71,63 @@ def runs_per_call(config: SweepConfig, width: int) -> int | None:
     return None if fits >= runs else int(fits)
 
 
+def memory_needed(config: SweepConfig, train_config) -> dict[str, int]:
+    """Bytes a sweep needs at its peak, estimated from the shapes, by part.
+
+    ``results``: the results dataset, float32 per metric × cell × run × step, twice (a cell is added
+    to a copy); ``cell``: one cell's metrics, on the device and on the host; ``model``: one run at
+    the widest width (:func:`runs_per_call`'s 16 arrays of [N, n]) and, for a model with a hidden
+    layer, its frozen [n, n] matrix per seed.
+
+    >>> config = SweepConfig.equal_rates(
+    ...     experiment="run", model="linear", inits=("A",), widths=(8,), rates=(0.1,),
+    ...     seeds=(0,), train={"steps": 2**31})
+    >>> from toymodels.core import TrainConfig
+    >>> need = memory_needed(config, TrainConfig(model="linear", width=8, init="A", steps=2**31))
+    >>> need["results"] // 2**30  # 7 metrics × 1 cell × 1 run × 2^31 steps × 4 bytes, twice
+    112
+    """
+    runs = config.n_rates * len(config.seeds)
+    per_cell = 4 * len(train_config.metric_names) * runs * (config.steps + 1)
+    width = max(config.widths)
+    hidden = 4 * width * width * len(config.seeds) if config.model == "teacher-student" else 0
+    return {
+        "results": 2 * per_cell * len(config.cells()),
+        "cell": 2 * per_cell,
+        "model": 16 * 4 * int(train_config.n_train) * width + hidden,
+    }
+
+
+def available_memory_bytes() -> int | None:
+    """The memory the machine can give now (``MemAvailable``; None where it cannot be read)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(config: SweepConfig, train_config) -> None:
+    """A one-line :class:`UsageError` naming the GiB needed if the sweep cannot fit in memory."""
+    need = memory_needed(config, train_config)
+    total = sum(need.values())
+    available = available_memory_bytes()
+    if available is not None and total > available:
+        biggest = max(need, key=need.get)
+        hint = "--steps" if biggest in ("results", "cell") else "--widths"
+        raise UsageError(
+            f"this sweep needs about {total / 2**30:.1f} GiB of memory (mostly its {biggest}: "
+            f"{need[biggest] / 2**30:.1f} GiB) but {available / 2**30:.1f} GiB is available; "
+            f"reduce {hint}"
+        )
+
+
 def default_trainer() -> Callable:
     """The project's ``train_grid`` (imported lazily: JAX starts only when a sweep trains)."""
     from toymodels.core import train_grid
@@ -86,6 +145,14 @@ def make_train_config(config: SweepConfig, init: str, width: int):
         raise UsageError(f"invalid training option: {error}") from None
 
 
+class SweepStopped(Exception):
+    """A sweep stopped on request (``should_stop``) between compiled calls; its saved cells stay."""
+
+    def __init__(self, saved: int, total: int):
+        super().__init__(f"stopped with {saved} of {total} cells saved")
+        self.saved, self.total = saved, total
+
+
 def run_sweep(
     config: SweepConfig,
     out,
@@ -94,31 +161,57 @@ def run_sweep(
     quiet: bool = False,
     trainer: Callable | None = None,
     on_cell: Callable[[str, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ):
     """Train every cell of ``config`` not yet in ``out``; return the complete results Dataset.
 
     Each finished cell is saved atomically before the next starts, so an interrupted sweep resumes
     where it stopped when rerun with the same configuration. ``trainer`` defaults to
     ``toymodels.train_grid``; ``on_cell(init, width)`` is called after each cell is saved.
+
+    One sweep at a time writes ``out`` (``_lock.exclusive_writer``, held for the whole sweep, with
+    ``overwrite`` too); the stored configuration is checked again before every save. A finished
+    sweep is returned without writing anything (a read-only directory is fine).
+    ``should_stop()`` is asked between compiled calls: when it says yes the cell in progress is
+    abandoned and :class:`SweepStopped` is raised (the cells saved so far stay saved).
     """
     from toymodels.sweeps import _store
-    from toymodels.sweeps._devices import train_on_devices
-    from toymodels.sweeps._progress import progress_bar
 
     out = Path(out)
     # Every cell's TrainConfig validates its options: all of them before anything is touched.
     train_configs = {cell: make_train_config(config, *cell) for cell in config.cells()}
-    existing = _store.open_for_resume(out, config.to_json(), overwrite=overwrite)
+    check_memory(config, train_configs[config.inits[0], max(config.widths)])
+    if not overwrite and Path(out).is_file():
+        finished = _store.open_for_resume(out, config.to_json(), overwrite=False)
+        if _store.completed_cells(finished) >= set(config.cells()):
+            return finished
+    with _store.writable_directory(out), _lock.exclusive_writer(out):
+        return _train_missing(
+            config, out, train_configs, overwrite, quiet, trainer, on_cell, should_stop
+        )
+
+
+def _train_missing(config, out, train_configs, overwrite, quiet, trainer, on_cell, should_stop):
+    from toymodels.sweeps import _store
+    from toymodels.sweeps._devices import train_on_devices
+    from toymodels.sweeps._progress import progress_bar
+
+    stored = config.to_json()
+    existing = _store.open_for_resume(out, stored, overwrite=overwrite)
     _store.remove_stale_temporaries(out)
     done = _store.completed_cells(existing) if existing is not None else set()
     todo = [cell for cell in config.cells() if cell not in done]
     trainer = trainer or default_trainer()
+    should_stop = should_stop or (lambda: False)
     ds = existing
+    saved = len(done)
     costs = [cell_cost(config, width) for _, width in todo]
     with progress_bar(
         total=math.fsum(costs), cells=len(config.cells()), done=len(done), quiet=quiet
     ) as bar:
         for (init, width), cost in zip(todo, costs, strict=True):
+            if should_stop():
+                raise SweepStopped(saved, len(config.cells()))
             bar.describe(init, width)
             eta_A, eta_B = config.cell_rates(init, width)
             chunk = runs_per_call(config, width)
@@ -126,10 +219,16 @@ def run_sweep(
             result = train_on_devices(
                 cell_trainer, train_configs[init, width], eta_A, eta_B, config.seeds
             )
+            if should_stop():  # the cell is abandoned: a stop means now, not after a save
+                raise SweepStopped(saved, len(config.cells()))
             if ds is None:
                 ds = empty_results(config, sorted(result.metrics))
             ds = _store.with_cell(ds, init, width, result.metrics, result.diverged_step)
+            if not overwrite or saved > len(done):
+                # the first save of --overwrite replaces the old file; every other save checks it
+                _store.check_file_config(out, stored)
             _store.save_atomically(ds, out)
+            saved += 1
             bar.advance(cost)
             if on_cell is not None:
                 on_cell(init, width)

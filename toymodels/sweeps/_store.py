@@ -123,32 +123,77 @@ def _normalized(config: dict) -> dict:
 def open_for_resume(path, config: dict, *, overwrite: bool) -> xr.Dataset | None:
     """The results already in ``path`` for the sweep ``config``, or None to start afresh.
 
-    Checks everything a sweep needs before it trains: the directory is writable, and an existing
+    Checks everything a sweep needs before it trains: ``path`` is not a directory, and an existing
     file was written by exactly this configuration (else a one-line error suggesting ``--out`` or
     ``--overwrite``). With ``overwrite`` the old file is ignored here and replaced by the first cell
-    that finishes, so an interrupted overwrite still leaves a complete file.
+    that finishes, so an interrupted overwrite still leaves a complete file. Creating the directory
+    and checking that it is writable is :func:`writable_directory`'s job: reading a finished sweep
+    needs no write permission.
     """
     path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UsageError(f"cannot create directory {directory}: {error.strerror}") from None
-    if not os.access(directory, os.W_OK):
-        raise UsageError(f"cannot write results to {directory}: permission denied")
     if path.is_dir():
         raise UsageError(f"--out {path} is a directory; give a file name such as {path}/sweep.nc")
     if overwrite or not path.exists():
         return None
     existing = load_results(path)
-    old, new = _normalized(stored_config(existing)), _normalized(config)
+    check_config(existing, config, path)
+    return existing
+
+
+def check_config(ds: xr.Dataset, config: dict, path) -> None:
+    """Raise a one-line :class:`UsageError` unless ``ds`` was written by the sweep ``config``."""
+    old, new = _normalized(stored_config(ds)), _normalized(config)
     if old != new:
         differing = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
         raise UsageError(
             f"{path} holds results of a different configuration (differs in: "
             f"{', '.join(differing)}); choose a new --out or pass --overwrite"
         )
-    return existing
+
+
+def check_file_config(path, config: dict) -> None:
+    """:func:`check_config` of the file ``path`` as it is now (its attributes only), if it exists.
+
+    Called before every save: a file changed under a running sweep is never overwritten.
+    """
+    path = Path(path)
+    if not path.exists():
+        return
+    try:
+        with xr.open_dataset(path, engine=_ENGINE) as ds:
+            attrs = dict(ds.attrs)
+    except Exception:  # not readable as netCDF: someone else's file, never ours to replace
+        raise UsageError(f"{path} changed during the sweep and is not a results file") from None
+    if "config" not in attrs:
+        raise UsageError(f"{path} changed during the sweep and is not a results file")
+    check_config(xr.Dataset(attrs=attrs), config, path)
+
+
+@contextlib.contextmanager
+def writable_directory(path):
+    """Create the directory of ``path`` if needed and check it is writable, for the ``with`` block.
+
+    Directories created here are removed again if the block leaves no file in them (a refused or
+    failed sweep leaves no empty directories behind).
+    """
+    path = Path(os.path.realpath(path))
+    missing = []
+    directory = path.parent
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot create directory {path.parent}: {error.strerror}") from None
+    try:
+        if not os.access(path.parent, os.W_OK):
+            raise UsageError(f"cannot write results to {path.parent}: permission denied")
+        yield
+    finally:
+        for created in missing:  # innermost first; rmdir refuses a directory with files
+            with contextlib.suppress(OSError):
+                created.rmdir()
 
 
 def new_dataset(
@@ -210,20 +255,33 @@ def save_atomically(ds: xr.Dataset, path) -> None:
     """Write ``ds`` to ``path`` so that ``path`` is at every instant either the old or the new file.
 
     Write a temporary file beside ``path``, fsync it, rename it over ``path`` (atomic on POSIX
-    within one file system), then fsync the directory so the rename itself survives a crash.
+    within one file system), then fsync the directory so the rename itself survives a crash. A
+    symlink ``path`` is written through to its target; the file gets the mode the umask gives.
+    A failed write (disk full, file too large, permission) is a one-line :class:`UsageError`
+    and leaves the previous file and no temporary.
     """
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
+    path = Path(os.path.realpath(path))
+    directory = path.parent
+    try:
+        fd, tmp = tempfile.mkstemp(
+            dir=directory, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp"
+        )
+    except OSError as error:
+        raise UsageError(f"cannot write results to {directory}: {error.strerror}") from None
     os.close(fd)
     try:
         ds.to_netcdf(tmp, engine=_ENGINE)
+        os.chmod(tmp, 0o666 & ~_umask())
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(error, OSError):
+            reason = error.strerror or type(error).__name__
+            kept = "the previous file is unchanged" if path.exists() else "nothing was written"
+            raise UsageError(f"cannot write results to {path}: {reason}; {kept}") from None
         raise
     with contextlib.suppress(OSError):  # not every file system lets a directory be fsynced
         dir_fd = os.open(directory, os.O_RDONLY)
@@ -231,6 +289,12 @@ def save_atomically(ds: xr.Dataset, path) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only way to read it is to set it
+    os.umask(mask)
+    return mask
 
 
 def _pid_alive(pid: int) -> bool:
@@ -250,8 +314,8 @@ def remove_stale_temporaries(path) -> list[Path]:
     pid, so files of processes that no longer exist are safe to delete. ``path`` itself is never
     touched.
     """
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
+    path = Path(os.path.realpath(path))
+    directory = path.parent
     removed = []
     for candidate in directory.glob(f".{path.name}.*.tmp"):
         pid_text = candidate.name[len(path.name) + 2 :].split(".", 1)[0]

@@ -8,7 +8,8 @@
   best equal pair, and how many pairs lie within 1% of the best (and how many have η_B > η_A).
 
 Summaries never hold NaN: a loss that diverged is the string ``"diverged"`` in text and ``null`` in
-JSON (``"inf"`` for an infinite confidence bound), a cell that has not run is ``null``.
+JSON (``"inf"`` for an infinite confidence bound), a cell that has not run is ``"pending"`` in text
+and ``null`` in JSON, told apart by ``status[init][width]`` (``"done"`` or ``"pending"``).
 """
 
 from __future__ import annotations
@@ -54,6 +55,18 @@ def _per_cell(table: xr.DataArray) -> dict[str, dict[str, float | None]]:
     }
 
 
+def _status(ds: xr.Dataset) -> dict[str, dict[str, str]]:
+    """``"done"`` or ``"pending"`` (not run yet) per cell, keyed like :func:`_per_cell`."""
+    done = completed_cells(ds)
+    return {
+        str(init): {
+            str(int(width)): "done" if (str(init), int(width)) in done else "pending"
+            for width in ds["width"].values
+        }
+        for init in ds["init"].values
+    }
+
+
 def _is_two_d(ds: xr.Dataset) -> bool:
     return bool(np.any(ds["eta_A"].values != ds["eta_B"].values))
 
@@ -71,6 +84,7 @@ def summarize(ds: xr.Dataset, *, metric: str, window: int, steps) -> dict:
         "window": window,
         "completed_cells": len(completed_cells(ds)),
         "cells": ds.sizes["init"] * ds.sizes["width"],
+        "status": _status(ds),
     }
     if config["experiment"] == "figure3":
         return {**base, **_figure3(ds, window)}
@@ -207,7 +221,9 @@ def _render_equal_rates(s: dict) -> list[str]:
         for width, rate in row.items():
             band = s["band"][init][width]
             loss = s["best_loss"][init][width]
-            if rate is None and loss is None and s["max_stable_lr"][init][width] is None:
+            if s.get("status", {}).get(init, {}).get(width) == "pending":
+                loss_text = "pending"
+            elif rate is None and loss is None and s["max_stable_lr"][init][width] is None:
                 loss_text = "diverged" if band is None else "—"
             else:
                 loss_text = _fmt(loss, ".3e", "diverged")
@@ -247,9 +263,11 @@ def _render_figure3(s: dict) -> list[str]:
                 s.get(name, {}).get(init, {}).get(width)
                 for name in ("train_loss", "norm_Z_A", "norm_Z_B")
             ]
+            pending = s.get("status", {}).get(init, {}).get(width) == "pending"
+            missing = "pending" if pending else "diverged"
             lines.append(
                 f"{INIT_LABELS.get(init, init):<8} {width:>6} {_fmt(rate, '.3e'):>10} "
-                + " ".join(f"{_fmt(v, '.3e', 'diverged'):>10}" for v in cells)
+                + " ".join(f"{_fmt(v, '.3e', missing):>10}" for v in cells)
             )
     return lines
 
