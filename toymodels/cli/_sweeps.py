@@ -127,6 +127,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--quiet", action="store_true", help="no progress bar")
     out.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     _analysis_flags(parser)
+    _distributed_flags(parser)
+
+
+def _distributed_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "several processes (docs/sweeps.md; default: from a cluster launcher's environment)"
+    )
+    group.add_argument("--coordinator", metavar="HOST:PORT", help="process 0's address")
+    group.add_argument("--num-processes", type=int, metavar="P", help="how many processes")
+    group.add_argument("--process-id", type=int, metavar="I", help="this process, 0..P-1")
 
 
 def _analysis_flags(parser: argparse.ArgumentParser) -> None:
@@ -322,21 +332,40 @@ def run(args) -> int:
     config, preset = build_config(args)
     settings = _analysis_settings(args, preset)
     out = args.out or DEFAULT_OUT_DIR / f"{config.experiment}-{config.preset or 'custom'}.nc"
-    from toymodels.sweeps import run_sweep
+    from toymodels.sweeps import _distributed, run_sweep
+
+    launch = _distributed.Launch(args.coordinator, args.num_processes, args.process_id)
+    distributed = _distributed.requested(launch)
+    if distributed:
+        _distributed.initialize(launch)
 
     # SIGTERM (e.g. from a job scheduler) ends the sweep like Ctrl-C: the temporary file is removed.
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    resume = f"finished cells are saved in {out}; rerun the same command to resume"
     try:
         ds = run_sweep(config, out, overwrite=args.overwrite, quiet=args.quiet)
     except KeyboardInterrupt:
-        print(
-            f"lora-sweep: interrupted; finished cells are saved in {out}; "
-            "rerun the same command to resume",
-            file=sys.stderr,
-        )
+        if distributed:  # at once: the other processes must not wait for this one
+            _distributed.abandon(130, f"lora-sweep: interrupted; {resume}")
+        print(f"lora-sweep: interrupted; {resume}", file=sys.stderr)
         return 130
+    except UsageError:  # every process meets it (process 0's verdict on the file is shared)
+        raise
+    except Exception as error:
+        if not distributed:
+            raise
+        # Also what the others meet when this one is lost: their next exchange fails.
+        index, count = _distributed.process()
+        problem = " ".join(str(error).split())[:300] or type(error).__name__
+        who = f"process {index} of {count}"
+        _distributed.abandon(1, f"lora-sweep: error: {who}: {problem}; {resume}")
     finally:
         signal.signal(signal.SIGTERM, previous)
+    if ds is None:  # a process other than 0 of a multi-process sweep
+        index, count = _distributed.process()
+        done = f"lora-sweep: process {index} of {count} done; process 0 wrote {out}"
+        print(done, file=sys.stderr)
+        return 0
     return _report(ds, out, args, settings)
 
 

@@ -4,6 +4,7 @@ A :class:`SweepConfig` is the whole description of a sweep (the results file sto
 ``config`` attribute, and a rerun must match it to resume). :func:`run_sweep` trains the cells
 that are not in the results file yet, one ``train_grid`` call per cell (all L × S runs at once,
 sharded across devices when there are several), and saves the file atomically after each cell.
+In a multi-process sweep (``_distributed.py``) only process 0 reads and writes the file.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def memory_budget_bytes() -> int:
     where JAX reports it (``memory_stats()`` is None on CPU)."""
     import jax
 
-    limit = (jax.devices()[0].memory_stats() or {}).get("bytes_limit")
+    limit = (jax.local_devices()[0].memory_stats() or {}).get("bytes_limit")
     if not limit:
         return MEMORY_BUDGET_BYTES
     return max(MEMORY_BUDGET_BYTES, int(DEVICE_MEMORY_FRACTION * limit))
@@ -100,17 +101,28 @@ def run_sweep(
     Each finished cell is saved atomically before the next starts, so an interrupted sweep resumes
     where it stopped when rerun with the same configuration. ``trainer`` defaults to
     ``toymodels.train_grid``; ``on_cell(init, width)`` is called after each cell is saved.
+
+    In a multi-process sweep every process calls this; process 0 alone reads, writes and returns
+    the results (the others train their share, show no progress and return None).
     """
-    from toymodels.sweeps import _store
+    from toymodels.sweeps import _distributed, _store
     from toymodels.sweeps._devices import train_on_devices
     from toymodels.sweeps._progress import progress_bar
 
     out = Path(out)
     # Every cell's TrainConfig validates its options: all of them before anything is touched.
     train_configs = {cell: make_train_config(config, *cell) for cell in config.cells()}
-    existing = _store.open_for_resume(out, config.to_json(), overwrite=overwrite)
-    _store.remove_stale_temporaries(out)
-    done = _store.completed_cells(existing) if existing is not None else set()
+    writer = _distributed.is_writer()
+    existing = None
+
+    def finished_cells() -> set:
+        nonlocal existing
+        existing = _store.open_for_resume(out, config.to_json(), overwrite=overwrite)
+        _store.remove_stale_temporaries(out)
+        return _store.completed_cells(existing) if existing is not None else set()
+
+    done = _distributed.agreed_cells(finished_cells, config.cells())
+    quiet = quiet or not writer
     todo = [cell for cell in config.cells() if cell not in done]
     trainer = trainer or default_trainer()
     ds = existing
@@ -129,8 +141,9 @@ def run_sweep(
             if ds is None:
                 ds = empty_results(config, sorted(result.metrics))
             ds = _store.with_cell(ds, init, width, result.metrics, result.diverged_step)
-            _store.save_atomically(ds, out)
+            if writer:
+                _store.save_atomically(ds, out)
             bar.advance(cost)
             if on_cell is not None:
                 on_cell(init, width)
-    return ds
+    return ds if writer else None
