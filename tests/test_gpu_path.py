@@ -84,5 +84,5 @@ def test_sweep_chunks_use_half_the_device_memory_where_jax_reports_it(stats, run
         seeds=(0, 1),
         train={"steps": 150, "record": False},
     )
-    monkeypatch.setattr(jax, "devices", lambda *args: [_Device(stats)])
+    monkeypatch.setattr(jax, "local_devices", lambda *args, **kwargs: [_Device(stats)])
     assert _run.runs_per_call(config, 2**13) == runs

@@ -152,6 +152,30 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--json", action="store_true", help="print the summary as one JSON object (default: table)"
     )
     _analysis_flags(parser)
+    _distributed_flags(parser)
+
+
+def _distributed_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "several processes (docs/sweeps.md; default: from a cluster launcher's environment)"
+    )
+    group.add_argument(
+        "--coordinator",
+        metavar="HOST:PORT",
+        help="process 0's address (default: the launcher's, else one process)",
+    )
+    group.add_argument(
+        "--num-processes",
+        type=int,
+        metavar="P",
+        help="how many processes (default: the launcher's, else 1)",
+    )
+    group.add_argument(
+        "--process-id",
+        type=int,
+        metavar="I",
+        help="this process, 0..P-1 (default: the launcher's, else 0)",
+    )
 
 
 def _analysis_flags(parser: argparse.ArgumentParser) -> None:
@@ -389,9 +413,13 @@ def run(args) -> int:
     settings = _analysis_settings(args, preset, config.steps)
     out = args.out or default_results_path(config.experiment, config.preset)
     from toymodels import _signals
-    from toymodels.sweeps import run_sweep
+    from toymodels.sweeps import _distributed, run_sweep
     from toymodels.sweeps._run import SweepStopped
 
+    launch = _distributed.Launch(args.coordinator, args.num_processes, args.process_id)
+    distributed = _distributed.requested(launch)
+    if distributed:
+        _distributed.initialize(launch)
     finished_here = []
 
     def stopped_at_once() -> str:
@@ -416,11 +444,32 @@ def run(args) -> int:
                 on_cell=lambda init, width: finished_here.append((init, width)),
             )
     except SweepStopped as stop:
-        print(stopped_message(out, stop.saved, stop.total), file=sys.stderr)
+        message = stopped_message(out, stop.saved, stop.total)
+        if distributed:  # at once: the other processes must not wait for this one
+            _distributed.abandon(130, message)
+        print(message, file=sys.stderr)
         return 130
+    except UsageError:  # every process meets it (process 0's verdict on the file is shared)
+        raise
+    except Exception as error:
+        if not distributed:
+            raise
+        # Also what the others meet when this one is lost: their next exchange fails.
+        index, count = _distributed.process()
+        problem = " ".join(str(error).split())[:300] or type(error).__name__
+        _distributed.abandon(
+            1,
+            f"lora-sweep: error: process {index} of {count}: {problem}; "
+            f"rerun the same command to resume from the cells saved in {out}",
+        )
     if _signals.interrupted():
         print(stopped_message(out, len(config.cells()), len(config.cells())), file=sys.stderr)
         return 130
+    if ds is None:  # a process other than 0 of a multi-process sweep
+        index, count = _distributed.process()
+        done = f"lora-sweep: process {index} of {count} done; process 0 wrote {out}"
+        print(done, file=sys.stderr)
+        return 0
     return _report(ds, out, args, settings)
 
 

@@ -13,9 +13,10 @@ Why slices through ``train_grid`` rather than one sharded array program: ``train
 arrays and chunks the work to bound memory; slicing above it keeps that contract and works for every
 model it supports.
 
-Multi-host (see docs/sweeps.md): after ``jax.distributed.initialize()``, the mesh spans the devices
-of all processes; each process trains the slices of its own devices and the slices are exchanged
-with ``multihost_utils.process_allgather``, so every process ends with the whole cell.
+Several processes (``_distributed.py``, docs/sweeps.md): after ``jax.distributed.initialize()``
+the mesh spans the devices of all processes; each process trains the slices of its own devices and
+the slices are exchanged with ``multihost_utils.process_allgather``, so every process ends with the
+whole cell (tested with two CPU processes in tests/test_sweeps_distributed.py).
 """
 
 from __future__ import annotations
@@ -109,11 +110,14 @@ def _exchange(local: list[CellResult]) -> list[CellResult]:
     """Every process's slices, in device order (all processes hold equally many devices)."""
     from jax.experimental import multihost_utils
 
+    from toymodels.sweeps._distributed import stdout_to_stderr
+
     stacked = CellResult(
         {name: np.stack([p.metrics[name] for p in local]) for name in local[0].metrics},
         np.stack([p.diverged_step for p in local]),
     )
-    gathered = multihost_utils.process_allgather(stacked, tiled=True)
+    with stdout_to_stderr():  # gloo's connection messages stay off stdout
+        gathered = multihost_utils.process_allgather(stacked, tiled=True)
     n = gathered.diverged_step.shape[0]
     return [
         CellResult(

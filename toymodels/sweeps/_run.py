@@ -4,6 +4,7 @@ A :class:`SweepConfig` is the whole description of a sweep (the results file sto
 ``config`` attribute, and a rerun must match it to resume). :func:`run_sweep` trains the cells
 that are not in the results file yet, one ``train_grid`` call per cell (all L × S runs at once,
 sharded across devices when there are several), and saves the file atomically after each cell.
+In a multi-process sweep (``_distributed.py``) only process 0 reads and writes the file.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def memory_budget_bytes() -> int:
     where JAX reports it (``memory_stats()`` is None on CPU)."""
     import jax
 
-    limit = (jax.devices()[0].memory_stats() or {}).get("bytes_limit")
+    limit = (jax.local_devices()[0].memory_stats() or {}).get("bytes_limit")
     if not limit:
         return MEMORY_BUDGET_BYTES
     return max(MEMORY_BUDGET_BYTES, int(DEVICE_MEMORY_FRACTION * limit))
@@ -174,32 +175,50 @@ def run_sweep(
     sweep is returned without writing anything (a read-only directory is fine).
     ``should_stop()`` is asked between compiled calls: when it says yes the cell in progress is
     abandoned and :class:`SweepStopped` is raised (the cells saved so far stay saved).
+
+    In a multi-process sweep every process calls this; process 0 alone reads, writes and returns
+    the results (the others train their share, show no progress and return None).
     """
-    from toymodels.sweeps import _store
+    from toymodels.sweeps import _distributed, _store
 
     out = Path(out)
     # Every cell's TrainConfig validates its options: all of them before anything is touched.
     train_configs = {cell: make_train_config(config, *cell) for cell in config.cells()}
     check_memory(config, train_configs[config.inits[0], max(config.widths)])
-    if not overwrite and Path(out).is_file():
+    writer = _distributed.is_writer()
+    single_process = _distributed.process()[1] == 1
+    if single_process and not overwrite and out.is_file():
         finished = _store.open_for_resume(out, config.to_json(), overwrite=False)
         if _store.completed_cells(finished) >= set(config.cells()):
             return finished
+    if not writer:
+        return _train_missing(
+            config, out, train_configs, overwrite, True, trainer, on_cell, should_stop, writer
+        )
     with _store.writable_directory(out), _lock.exclusive_writer(out):
         return _train_missing(
-            config, out, train_configs, overwrite, quiet, trainer, on_cell, should_stop
+            config, out, train_configs, overwrite, quiet, trainer, on_cell, should_stop, writer
         )
 
 
-def _train_missing(config, out, train_configs, overwrite, quiet, trainer, on_cell, should_stop):
-    from toymodels.sweeps import _store
+def _train_missing(
+    config, out, train_configs, overwrite, quiet, trainer, on_cell, should_stop, writer
+):
+    from toymodels.sweeps import _distributed, _store
     from toymodels.sweeps._devices import train_on_devices
     from toymodels.sweeps._progress import progress_bar
 
     stored = config.to_json()
-    existing = _store.open_for_resume(out, stored, overwrite=overwrite)
-    _store.remove_stale_temporaries(out)
-    done = _store.completed_cells(existing) if existing is not None else set()
+    existing = None
+
+    def finished_cells() -> set:
+        nonlocal existing
+        existing = _store.open_for_resume(out, stored, overwrite=overwrite)
+        _store.remove_stale_temporaries(out)
+        return _store.completed_cells(existing) if existing is not None else set()
+
+    # Process 0 decides which cells are finished; every process trains the same remaining cells.
+    done = _distributed.agreed_cells(finished_cells, config.cells())
     todo = [cell for cell in config.cells() if cell not in done]
     trainer = trainer or default_trainer()
     should_stop = should_stop or (lambda: False)
@@ -224,12 +243,13 @@ def _train_missing(config, out, train_configs, overwrite, quiet, trainer, on_cel
             if ds is None:
                 ds = empty_results(config, sorted(result.metrics))
             ds = _store.with_cell(ds, init, width, result.metrics, result.diverged_step)
-            if not overwrite or saved > len(done):
-                # the first save of --overwrite replaces the old file; every other save checks it
-                _store.check_file_config(out, stored)
-            _store.save_atomically(ds, out)
+            if writer:
+                if not overwrite or saved > len(done):
+                    # the first save of --overwrite replaces the old file; every other save checks
+                    _store.check_file_config(out, stored)
+                _store.save_atomically(ds, out)
             saved += 1
             bar.advance(cost)
             if on_cell is not None:
                 on_cell(init, width)
-    return ds
+    return ds if writer else None

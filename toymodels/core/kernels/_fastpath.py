@@ -248,7 +248,8 @@ def _kernel_problem() -> str | None:
     W_out = rng.standard_normal(width, np.float32)
     A = rng.standard_normal((runs, RANK, width), np.float32)
     B = rng.standard_normal((runs, width, RANK), np.float32)
-    with jax.default_device(jax.devices("cpu")[0]):
+    # This process's own CPU device: in a multi-process run, jax.devices() lists the others' too.
+    with jax.default_device(jax.local_devices(backend="cpu")[0]):
         features = LayerFeatures(z=jnp.asarray(z), H=jnp.asarray(H), W_out=jnp.asarray(W_out))
 
         def value_and_grads(layer):
