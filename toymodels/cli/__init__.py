@@ -67,6 +67,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run `lora-sweep` with ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
+    # Files only: the figures go to disk. The one place that picks matplotlib's backend (a library
+    # import must not switch a notebook's); an MPLBACKEND the user set still wins.
+    os.environ.setdefault("MPLBACKEND", "Agg")
     try:
         parser, owners = build_parser()
         try:

@@ -21,10 +21,7 @@ _PASS_COLOR, _FAIL_COLOR = "#000000", "#CC79A7"
 
 def plot_coordcheck(report: CoordCheckReport, path) -> None:
     """Save the figure of ``report`` to ``path`` (format from the suffix: .png, .pdf, .svg)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # the backend is the caller's (the CLIs choose Agg)
 
     quantities, steps = report.quantities, report.compared_steps
     cells = {(c.quantity, c.step): c for c in report.checks}

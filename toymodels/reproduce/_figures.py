@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# No matplotlib.use() here: importing the package must never switch a notebook's backend (even
+# force=False switches it before pyplot is imported). The CLIs choose Agg at their entry point.
 import matplotlib
-
-matplotlib.use("Agg", force=False)  # files only; a notebook's inline backend still wins
-
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
@@ -30,6 +29,7 @@ from theory._phase import plot_phase_diagram
 from theory.style import INIT_COLORS, OKABE_ITO, REFERENCE_STYLES
 from toymodels.core import INIT_LABELS, MODELS, fit_power_law
 from toymodels.reproduce import _figure_data as data
+from toymodels.reproduce import _heatmap_seeds as hs
 
 #: The theory model of the Init paper's teacher-student model, whose optimal rates Figure 2 shows.
 ADAM_LAYER = MODELS["teacher-student"].theory_model
@@ -191,109 +191,165 @@ def _edges(axis: np.ndarray) -> np.ndarray:
     return 10 ** np.concatenate([[log[0] - step / 2], mid, [log[-1] + step / 2]])
 
 
-def plot_rate_heatmaps(results: xr.Dataset, *, steps=(10, 200)) -> Figure:
-    """LoRA+ Figure 2 (top): seed-mean train and test loss over the (η_A, η_B) grid at two steps.
+#: The heatmap's colour scale ends at this quantile of the finite losses of a panel (losses above
+#: it share the top colour), so the stable region's variation is not spent on the unstable edge.
+COLOR_QUANTILE = 0.75
 
-    x is η_A (the rate of A, r × n), y is η_B (the rate of B, n × r). "+" marks the pairs whose loss
-    is within 1% of that panel's best, the star the best pair; grey cells diverged in some seed; the
-    dashed line is η_A = η_B.
+
+def plot_rate_heatmaps(results: xr.Dataset, *, steps=(10, 200)) -> Figure:
+    """LoRA+ Figure 2 (top), robust to one seed: loss over the (η_A, η_B) grid at two steps, and
+    the fraction of seeds diverged.
+
+    x is η_A (the rate of A, r × n), y is η_B (the rate of B, n × r). Rows 1-2: train and test
+    loss, the seed median over the seeds that trained (grey where more than half diverged),
+    colours clipped at the :data:`COLOR_QUANTILE` quantile; the star is the optimum of that median
+    rule, the diamond the optimum of the "any seed diverged ⇒ +∞" rule, "+" the pairs within 1%
+    of the median rule's best; the dashed line is η_A = η_B. Row 3: the fraction of seeds
+    diverged by each step.
     """
     last = int(results.step.values[-1])
     steps = tuple(min(int(s), last) for s in steps)
     fig, axes = plt.subplots(
-        2, len(steps), figsize=(5.2 * len(steps), 8.4), squeeze=False, layout="constrained"
+        3, len(steps), figsize=(5.4 * len(steps), 12.0), squeeze=False, layout="constrained"
     )
-    cmap = plt.get_cmap("viridis").with_extremes(bad="0.8")
-    for row, loss in enumerate(("train_loss", "test_loss")):
-        for col, step in enumerate(steps):
+    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="0.8", over="#fde725")
+    n_seeds = results.sizes["seed"]
+    for col, step in enumerate(steps):
+        for row, loss in enumerate(("train_loss", "test_loss")):
             ax = axes[row, col]
-            grid = data.heatmap_grid(results, loss, step)
-            finite = np.isfinite(grid.loss)
-            values = np.ma.masked_where(~finite, grid.loss)
-            norm = LogNorm(vmin=values.min(), vmax=values.max()) if finite.any() else None
-            mesh = ax.pcolormesh(
-                _edges(grid.eta_A), _edges(grid.eta_B), values, cmap=cmap, norm=norm
-            )
-            fig.colorbar(mesh, ax=ax, label=f"{loss.replace('_', ' ')} (seed mean, log scale)")
+            grids = hs.seed_grids(results, loss, step)
+            median = hs.median_loss(grids)
+            finite = np.isfinite(median)
+            values = np.ma.masked_where(~finite, median)
+            norm = None
             if finite.any():
-                best = np.nanmin(np.where(finite, grid.loss, np.nan))
-                ii, jj = np.nonzero(finite & (grid.loss <= best * (1 + data.NEAR_BEST)))
+                top = float(np.quantile(median[finite], COLOR_QUANTILE))
+                norm = LogNorm(vmin=float(median[finite].min()), vmax=top)
+            mesh = ax.pcolormesh(
+                _edges(grids.eta_A), _edges(grids.eta_B), values, cmap=cmap, norm=norm
+            )
+            fig.colorbar(mesh, ax=ax, extend="max", label=f"{loss.replace('_', ' ')} (seed median)")
+            best = hs.best_pair(median, grids)
+            if best is not None:
+                ii, jj = np.nonzero(finite & (median <= best[2] * (1 + data.NEAR_BEST)))
                 ax.plot(
-                    grid.eta_A[jj],
-                    grid.eta_B[ii],
+                    grids.eta_A[jj],
+                    grids.eta_B[ii],
                     "+",
                     color="white",
                     ms=9,
                     mew=2,
-                    zorder=3,  # above the best pair's star, which is also within 1%
+                    zorder=3,
                     path_effects=[patheffects.withStroke(linewidth=3.5, foreground="black")],
                 )
-                (a, b), _ = data.best_pairs(grid)
-                ax.plot([a], [b], "*", color=BEST_COLOR, mfc="white", ms=15, zorder=2)
-            lo = max(grid.eta_A.min(), grid.eta_B.min())
-            hi = min(grid.eta_A.max(), grid.eta_B.max())
-            ax.plot([lo, hi], [lo, hi], "--", color=EQUAL_COLOR, lw=2)
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            ax.set_xlabel(r"$\eta_A$ (learning rate of $A \in \mathbb{R}^{r\times n}$)")
-            ax.set_ylabel(r"$\eta_B$ (learning rate of $B \in \mathbb{R}^{n\times r}$)")
-            ax.set_title(f"{loss.replace('_', ' ')} at $t = {step}$")
+                ax.plot([best[0]], [best[1]], "*", color=BEST_COLOR, mfc="white", ms=15, zorder=2)
+            any_best = hs.best_pair(hs.any_diverged_loss(grids), grids)
+            if any_best is not None:
+                ax.plot(
+                    [any_best[0]], [any_best[1]], "D", mec=OKABE_ITO[5], mfc="none", ms=11, mew=2
+                )
+            ax.set_title(
+                f"{loss.replace('_', ' ')} at $t = {step}$ (colours clipped at the "
+                f"{COLOR_QUANTILE:.0%} quantile)",
+                fontsize=10,
+            )
+        ax = axes[2, col]
+        fraction = hs.diverged_fraction(hs.seed_grids(results, "train_loss", step))
+        mesh = ax.pcolormesh(
+            _edges(grids.eta_A), _edges(grids.eta_B), fraction, cmap="Greys", vmin=0, vmax=1
+        )
+        fig.colorbar(mesh, ax=ax, label=f"fraction of the {n_seeds} seeds diverged")
+        ax.set_title(f"seeds diverged by $t = {step}$")
+    for ax in axes.flat:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        ax.plot([max(x0, y0), min(x1, y1)], [max(x0, y0), min(x1, y1)], "--", color=EQUAL_COLOR)
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+        ax.set_xlabel(r"$\eta_A$ (learning rate of $A \in \mathbb{R}^{r\times n}$)")
+        ax.set_ylabel(r"$\eta_B$ (learning rate of $B \in \mathbb{R}^{n\times r}$)")
     handles = [
         Line2D([], [], marker="+", ls="", color="white", mec="black", ms=9, mew=2),
         Line2D([], [], marker="*", ls="", mec=BEST_COLOR, mfc="white", ms=12),
+        Line2D([], [], marker="D", ls="", mec=OKABE_ITO[5], mfc="none", ms=9, mew=2),
         Line2D([], [], ls="--", color=EQUAL_COLOR, lw=2),
         Patch(color="0.8"),
     ]
     labels = [
-        "within 1% of the best loss",
-        "best pair",
+        "within 1% of the best seed-median loss",
+        "best pair (seed median, diverged seeds left out)",
+        'best pair ("any seed diverged ⇒ +∞")',
         r"$\eta_A = \eta_B$",
-        "diverged (some seed) or not run",
+        "more than half of the seeds diverged",
     ]
-    fig.legend(handles, labels, loc="outside upper center", ncols=4, fontsize=9)
+    fig.legend(handles, labels, loc="outside upper center", ncols=3, fontsize=9)
     _footer(fig, results)
     return fig
 
 
 def plot_loss_curves(results: xr.Dataset, *, select_by: str = "test_loss") -> Figure:
-    """LoRA+ Figure 2 (bottom): loss against step at the best pair and at the best equal pair.
+    """LoRA+ Figure 2 (bottom): loss against step at the best pair with η_B > η_A and at the best
+    equal pair, every seed (thin) and the seed median (thick).
 
-    Both pairs are chosen by the seed-mean ``select_by`` at the last step; when the other loss
-    (train for test) picks a third pair, its curve is drawn too (dotted), so a tie between the
-    two named pairs does not hide where the other loss puts its optimum. Lines are seed means,
-    shading spans the seeds' minimum to maximum.
+    Both pairs are chosen by the seed-median ``select_by`` at the last step over the seeds that
+    trained (pairs where at most half diverged). The title says when the overall best pair is the
+    equal pair (the two curves then compare the best pair with the best one above the diagonal).
     """
-    grid = data.heatmap_grid(results, select_by)
-    best, equal = data.best_pairs(grid)
-    pairs = [("best pair", best, BEST_COLOR, "-")]
-    if equal is not None:
-        pairs.append(("best equal pair", equal, EQUAL_COLOR, "-"))
-    other = "train_loss" if select_by == "test_loss" else "test_loss"
-    other_best, _ = data.best_pairs(data.heatmap_grid(results, other))
-    if all(not np.allclose(other_best, pair) for _, pair, _, _ in pairs):
-        label = f"best pair by {other.replace('_', ' ')}"
-        pairs.append((label, other_best, OKABE_ITO[7], ":"))
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    grids = hs.seed_grids(results, select_by)
+    median = hs.median_loss(grids)
+    above = hs.best_pair(median, grids, hs.above_diagonal(grids))
+    equal = hs.best_pair(median, grids, hs.on_diagonal(grids))
+    overall = hs.best_pair(median, grids)
+    pairs = [
+        (r"best pair with $\eta_B > \eta_A$", above, BEST_COLOR),
+        ("best equal pair", equal, EQUAL_COLOR),
+    ]
+    fig, axes = plt.subplots(1, 2, figsize=(10.5, 5.0), layout="constrained")
     steps = results.step.values
+    fraction = hs.diverged_fraction(grids)
     for ax, loss in zip(axes, ("train_loss", "test_loss"), strict=True):
-        for label, (a, b), color, style in pairs:
-            runs = data.select_pair(results, a, b)[loss].squeeze(drop=True)
-            runs = runs.transpose("seed", "step").values
-            ax.fill_between(steps, runs.min(0), runs.max(0), color=color, alpha=0.2, lw=0)
+        top = 0.0
+        for label, pair, color in pairs:
+            if pair is None:
+                continue
+            cell = data.select_pair(results, pair[0], pair[1])
+            runs = cell[loss].squeeze(drop=True).transpose("seed", "step").values
+            runs = np.where(np.isfinite(runs), runs, np.nan).astype(np.float64)
+            trained = cell["diverged_step"].squeeze(drop=True).values < 0
+            for seed_run in runs[trained]:
+                ax.plot(steps, seed_run, "-", color=color, lw=0.7, alpha=0.45)
+            median = np.nanmedian(runs[trained], axis=0)
+            top = max(top, float(np.nanmax(median)))
+            i = int(np.argmin(np.abs(np.log(grids.eta_B / pair[1]))))
+            j = int(np.argmin(np.abs(np.log(grids.eta_A / pair[0]))))
             ax.plot(
                 steps,
-                runs.mean(0),
-                style,
+                median,
+                "-",
                 color=color,
-                lw=1.8,
-                label=f"{label}: $(\\eta_A, \\eta_B)$ = ({_sci(a)}, {_sci(b)})",
+                lw=2.2,
+                label=f"{label}: $(\\eta_A, \\eta_B)$ = ({_sci(pair[0])}, {_sci(pair[1])}); "
+                f"{fraction[i, j] * grids.seeds.size:.0f} of {grids.seeds.size} seeds "
+                "diverged (not drawn)",
             )
         ax.set_yscale("log")
+        if top > 0:
+            ax.set_ylim(top=2 * top)
         ax.set_xlabel("training step $t$")
-        ax.set_ylabel(f"{loss.replace('_', ' ')} (mean over seeds; band: min-max)")
+        ax.set_ylabel(f"{loss.replace('_', ' ')} (thin: each trained seed; thick: median)")
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(f"LoRA+ toy MLP: pairs chosen by {select_by.replace('_', ' ')} at the last step")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside upper center", ncols=1, fontsize=9)
+    note = ""
+    if overall is not None and equal is not None and np.allclose(overall[:2], equal[:2]):
+        note = "\nthe overall best pair is the equal pair: η_B > η_A does not win here"
+    elif overall is not None and above is not None and np.allclose(overall[:2], above[:2]):
+        note = "\nthe overall best pair is the η_B > η_A pair shown"
+    fig.suptitle(
+        f"LoRA+ toy MLP: pairs chosen by the seed-median {select_by.replace('_', ' ')} at the "
+        f"last step ({grids.seeds.size} seeds){note}"
+    )
     _footer(fig, results)
     return fig
 
