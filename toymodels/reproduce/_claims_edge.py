@@ -55,14 +55,21 @@ def _near_rule(widths, target: float, alternative: float, n_boot: int):
 
 def check_edge_tables(tables: seed_tables.EdgeTables, *, calibrate: bool = True) -> tuple:
     """EDGE(a)-(c) from per-seed edge tables (init → [W, S] rates; NaN: edge not found)."""
-    widths, a, b = tables.widths, tables.rate["A"], tables.rate["B"]
+    # Widths not run yet (no edge found at any seed of either init) are left out, not counted.
+    ran = np.isfinite(tables.rate["A"]).any(1) | np.isfinite(tables.rate["B"]).any(1)
+    widths, a, b = tables.widths[ran], tables.rate["A"][ran], tables.rate["B"][ran]
+    if widths.size < 3:
+        return tuple(
+            ClaimCheck(k, c, "fewer than 3 widths with edges", NO_DATA)
+            for k, c in CLAIMS_EDGE.items()
+        )
     where = f"stability edge at C = {tables.level:g}, T = {tables.horizon}, n = " + ", ".join(
         str(int(w)) for w in widths
     )
-    missing = {init: int(np.isnan(v).sum()) for init, v in tables.rate.items()}
+    missing = {"A": int(np.isnan(a).sum()), "B": int(np.isnan(b).sum())}
     checks = []
     for key, init, other in (("EDGE(a)", "A", "B"), ("EDGE(b)", "B", "A")):
-        values = tables.rate[init]
+        values = {"A": a, "B": b}[init]
         evidence = rules.exponent_evidence(widths, values)
         passed = rules.near(
             evidence, PREDICTED[init], alternative=PREDICTED[other], tolerance=EDGE_TOLERANCE

@@ -4,9 +4,9 @@ The claims are decided on per-seed values, never on a seed mean alone, so that t
 seeds and the null calibration (:mod:`toymodels.reproduce._rules`) have the seeds to resample.
 
 - Figure 2: per seed, the optimal rate of each (init, width): the parabola in log η through the
-  seed's grid minimum and its neighbours (``toymodels.core.interpolated_optimum``); an optimum on
-  the grid's edge or next to a diverged rate is a bound, not an estimate, and is NaN here (left
-  out, and counted in ``where``). Also the seed's best train loss on the grid.
+  seed's grid minimum and its neighbours (``toymodels.sweeps._seed_optima``); an optimum on the
+  grid's edge or next to a diverged rate is a bound, not an estimate, and is NaN here (left out,
+  and counted in ``where``). Also the seed's best train loss on the grid.
 - Figure 3: per seed, a feature norm at the last step at each (init, width)'s rate.
 - The stability edge: the per-seed edge rates of ``lora-sweep edge`` at a level C
   (``toymodels.sweeps._edge.edge_table``).
@@ -14,14 +14,15 @@ seeds and the null calibration (:mod:`toymodels.reproduce._rules`) have the seed
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
 import xarray as xr
 
-from toymodels.core import interpolated_optimum
 from toymodels.reproduce import _figure_data as data
 from toymodels.sweeps import _analysis as analysis
+from toymodels.sweeps._seed_optima import seed_optima
 
 
 class SeedOptima(NamedTuple):
@@ -35,42 +36,26 @@ class SeedOptima(NamedTuple):
 
 
 def figure2_seed_optima(results: xr.Dataset, metric: str = "train_loss") -> SeedOptima:
-    """Per seed, the interpolated optimal rate and the best loss of each (init, width).
+    """Per seed, the interpolated optimal rate (``toymodels.sweeps._seed_optima``, the one that
+    ``lora-sweep figure2`` reports) and the best loss on the grid of each (init, width).
 
-    The loss of a run is the preset's window mean at the last step, +inf if it diverged; the
-    rates of a cell are those it ran (a two-stage grid's union; cells not run are skipped).
+    The loss of a run is the preset's window mean at the last step, +inf if it diverged.
     """
-    loss = analysis.loss_at(results, metric, window=data.analysis_window(results))
-    loss = loss.transpose("init", "width", "lr", "seed")
-    eta, _ = data.rates(results)
-    widths = results.width.values.astype(np.float64)
-    seeds = results.seed.values
-    rate, best, where = {}, {}, {}
-    for i, init in enumerate(str(x) for x in results.init.values):
-        rate[init] = np.full((widths.size, seeds.size), np.nan)
-        best[init] = np.full((widths.size, seeds.size), np.nan)
-        where[init] = []
-        for w in range(widths.size):
-            grid = eta.values[i, w] if eta.ndim == 3 else eta.values[w]
-            kinds = []
-            for s in range(seeds.size):
-                values = loss.values[i, w, :, s]
-                ran = ~np.isnan(values) & np.isfinite(grid) & (grid > 0)
-                order = np.argsort(grid[ran])
-                r, v = grid[ran][order], values[ran][order]
-                keep = np.concatenate([[True], np.diff(r) > 0]) if r.size else r.astype(bool)
-                r, v = r[keep], v[keep]
-                if r.size < 3:
-                    kinds.append("not_run")
-                    continue
-                opt = interpolated_optimum(r, v)
-                kinds.append(opt.where)
-                if np.isfinite(v).any():
-                    best[init][w, s] = float(np.min(v[np.isfinite(v)]))
-                if opt.interior:
-                    rate[init][w, s] = opt.rate
-            where[init].append(kinds)
-    return SeedOptima(widths, seeds, rate, best, where)
+    window = data.analysis_window(results)
+    table = seed_optima(results, metric, None, window=window)
+    loss = analysis.loss_at(results, metric, window=window).transpose("init", "width", "seed", "lr")
+    finite = np.where(np.isfinite(loss.values), loss.values, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a cell with no finite loss: NaN
+        best = np.nanmin(finite, axis=-1)
+    inits = [str(x) for x in results.init.values]
+    return SeedOptima(
+        results.width.values.astype(np.float64),
+        results.seed.values,
+        {init: table[init]["rates"] for init in inits},
+        {init: best[i] for i, init in enumerate(inits)},
+        {init: table[init]["where"] for init in inits},
+    )
 
 
 def figure3_final(results: xr.Dataset, name: str) -> dict[str, np.ndarray]:
