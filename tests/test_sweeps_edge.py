@@ -130,3 +130,15 @@ def test_figure2_json_adds_the_difference_and_seed_count():
     assert summary["seeds"] == 2
     assert summary["exponent_difference"]["value"] == pytest.approx(0.3, abs=1e-6)
     assert summary["seed_exponent"]["A"]["value"] == pytest.approx(-0.7, abs=1e-6)
+
+
+def test_stability_edge_figure_draws_every_found_seed(tiny_edge):
+    from toymodels.reproduce import _figure_data, plot_stability_edge
+
+    ds = _store.load_results(tiny_edge)
+    fig = plot_stability_edge(ds)
+    points = sum(len(line.get_ydata()) for line in fig.axes[0].lines[:1])
+    found = np.isfinite(_figure_data.edge_seed_rates(ds, _edge.DEFAULT_LEVEL)["A"]).sum()
+    assert points == found
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any("Init[A]" in t for t in legend) and any("one seed" in t for t in legend)

@@ -26,6 +26,7 @@ from toymodels.reproduce._figures import (
     plot_loss_curves,
     plot_optimal_rates,
     plot_rate_heatmaps,
+    plot_stability_edge,
     save_figure,
 )
 from toymodels.reproduce._verdicts import NO_DATA, NOT, PARTLY, REPRODUCED, ClaimCheck
@@ -74,6 +75,7 @@ __all__ = [
     "plot_loss_curves",
     "plot_optimal_rates",
     "plot_rate_heatmaps",
+    "plot_stability_edge",
     "preset",
     "project_root",
     "provenance",

@@ -27,7 +27,7 @@ from matplotlib.patches import Patch
 import theory
 from theory._phase import plot_phase_diagram
 from theory.style import INIT_COLORS, OKABE_ITO, REFERENCE_STYLES
-from toymodels.core import INIT_LABELS, MODELS, fit_power_law
+from toymodels.core import INIT_LABELS, MODELS, bootstrap_exponent, geometric_means
 from toymodels.reproduce import _figure_data as data
 from toymodels.reproduce import _heatmap_seeds as hs
 
@@ -58,69 +58,109 @@ def _width_axis(ax, widths) -> None:
     ax.set_xlabel("width $n$ (LoRA layer fan-in, log scale)")
 
 
+def _seed_scaling(ax, widths, tables: dict[str, np.ndarray], symbol: str) -> None:
+    """Per init: every seed's value (small points), the per-width geometric mean (large points),
+    the fitted power law with the band its seed-bootstrap interval of the slope spans (pivoted at
+    the centre of the data), and the theory's slope through the same centre (grey)."""
+    for offset, (init, values) in zip((-0.04, 0.04), tables.items(), strict=False):
+        color = INIT_COLORS.get(init, OKABE_ITO[0])
+        label = INIT_LABELS.get(init, init)
+        x = np.repeat(widths[:, None], values.shape[1], axis=1) * 2.0**offset
+        ok = np.isfinite(values)
+        ax.plot(x[ok], values[ok], "o", color=color, ms=3.5, alpha=0.45, mew=0)
+        means = geometric_means(values)
+        has = np.isfinite(means)
+        ax.plot(widths[has] * 2.0**offset, means[has], "o", color=color, ms=7, mec="white")
+        if has.sum() < 3 or values.shape[1] < 2:
+            continue
+        fit = bootstrap_exponent(widths, values)
+        logn = np.log(widths[has])
+        centre_x, centre_y = logn.mean(), np.log(means[has]).mean()
+        span = np.linspace(np.log(widths.min()), np.log(widths.max()), 50)
+        lines = [np.exp(centre_y + k * (span - centre_x)) for k in (fit.value, *fit.ci)]
+        ax.fill_between(
+            np.exp(span), np.minimum(*lines[1:]), np.maximum(*lines[1:]), color=color, alpha=0.18
+        )
+        predicted = theory.predicted_rate_exponent(ADAM_LAYER, init)
+        ax.plot(
+            np.exp(span),
+            lines[0],
+            "-",
+            color=color,
+            lw=1.6,
+            label=f"{label}: ${symbol} \\propto n^{{{fit.value:.2f}}}$ "
+            f"[{fit.ci[0]:.2f}, {fit.ci[1]:.2f}] (theory $n^{{{predicted}}}$)",
+        )
+        ax.plot(
+            np.exp(span),
+            np.exp(centre_y + float(predicted) * (span - centre_x)),
+            REFERENCE_STYLES.get(str(predicted), "--"),
+            color="0.35",
+            lw=1.1,
+            label=f"theory slope $n^{{{predicted}}}$ (reference, through {label}'s data)",
+        )
+
+
+def _seed_legend(ax, n_seeds: int) -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    handles += [
+        Line2D([], [], marker="o", ls="", color="0.4", ms=3.5, alpha=0.6),
+        Line2D([], [], marker="o", ls="", color="0.4", ms=7, mec="white"),
+        Patch(color="0.5", alpha=0.3),
+    ]
+    labels += [
+        f"one seed ({n_seeds} per width)",
+        "geometric mean over seeds",
+        "95% seed-bootstrap interval of the slope",
+    ]
+    ax.legend(handles, labels, fontsize=7, loc="best")
+
+
 def plot_optimal_rates(results: xr.Dataset, *, loss: str = "train_loss") -> Figure:
     """Initialization paper, Figure 2: optimal learning rate against width, both inits.
 
-    Points are the rate with the lowest seed-mean final ``loss``; the band spans the rates within
-    1% of it; hollow points lie on the edge of the rate grid. Each init gets its fitted power law
-    (legend, with the 95% interval and the theory's exponent); the grey lines are C₁n⁻¹ and
-    C₂n⁻¹ᐟ², their constants fitted (slope fixed) through Init[B]'s and Init[A]'s points
-    respectively.
+    Each seed's optimum is the parabola vertex in log η through its three best grid points
+    (``interpolated_optimum``); an optimum on the grid's edge is a bound and is not drawn (the
+    title counts them). Per init: the per-seed points, their geometric mean per width, the fitted
+    power law with its seed-bootstrap band, and the theory's slope as a grey reference line.
     """
-    opt = data.figure2_optimum(results, loss)
-    widths = opt.eta.width.values
-    fig, ax = plt.subplots(figsize=(6.4, 4.6), layout="constrained")
-    for init in opt.eta.init.values:
-        init = str(init)
-        color = INIT_COLORS.get(init, OKABE_ITO[0])
-        eta = opt.eta.sel(init=init).values
-        ok = np.isfinite(eta)
-        ax.fill_between(
-            widths[ok],
-            opt.band_low.sel(init=init).values[ok],
-            opt.band_high.sel(init=init).values[ok],
-            color=color,
-            alpha=0.18,
-            lw=0,
-        )
-        label = INIT_LABELS.get(init, init)
-        if ok.sum() >= 2:
-            fit = fit_power_law(widths[ok], eta[ok])
-            label += (
-                f": $\\eta^* \\propto n^{{{fit.exponent:.2f}}}$ [{fit.ci[0]:.2f}, {fit.ci[1]:.2f}]"
-            )
-            predicted = theory.predicted_rate_exponent(ADAM_LAYER, init)
-            label += f" (theory $n^{{{predicted}}}$)"
-        ax.plot(widths[ok], eta[ok], "-", color=color, lw=1.6, label=label)
-        edge = opt.at_grid_edge.sel(init=init).values & ok
-        ax.plot(widths[ok & ~edge], eta[ok & ~edge], "o", color=color, ms=6)
-        ax.plot(widths[edge], eta[edge], "o", mfc="white", mec=color, ms=6)
-    for init, slope, text in (("B", -1.0, "-1"), ("A", -0.5, "-1/2")):
-        if init not in opt.eta.init.values:
-            continue
-        eta = opt.eta.sel(init=init).values
-        ok = np.isfinite(eta)
-        if not ok.any():
-            continue
-        constant = np.exp(np.mean(np.log(eta[ok]) - slope * np.log(widths[ok])))
-        ax.plot(
-            widths,
-            constant * widths**slope,
-            REFERENCE_STYLES[text],
-            color="0.35",
-            lw=1.2,
-            label=f"$C \\, n^{{{text}}}$ (reference)",
-        )
-    _width_axis(ax, widths)
+    tables = data.figure2_seed_optima(results, loss)
+    widths = np.asarray(results["width"].values, dtype=np.float64)
+    fig, ax = plt.subplots(figsize=(6.4, 4.8), layout="constrained")
+    _seed_scaling(ax, widths, tables, "\\eta^*")
+    _width_axis(ax, widths.astype(int))
     ax.set_yscale("log")
-    ax.set_ylabel(f"optimal learning rate $\\eta^*$ (lowest seed-mean {loss.replace('_', ' ')})")
-    ax.set_title("Optimal learning rate against width (teacher-student, AdamW)")
-    handles, labels = ax.get_legend_handles_labels()
-    handles.append(Line2D([], [], marker="o", ls="", mfc="white", mec="0.3"))
-    labels.append("optimum on the edge of the rate grid")
-    handles.append(Patch(color="0.5", alpha=0.3))
-    labels.append("rates within 1% of the best loss")
-    ax.legend(handles, labels, fontsize=8, loc="lower left")
+    ax.set_ylabel(f"optimal learning rate $\\eta^*$ (per seed, {loss.replace('_', ' ')})")
+    bounds = sum(int(np.isnan(v).sum()) for v in tables.values())
+    note = f"; {bounds} optima on a grid edge not drawn" if bounds else ""
+    ax.set_title(f"Optimal learning rate against width (teacher-student, AdamW{note})", fontsize=10)
+    _seed_legend(ax, results.sizes["seed"])
+    ax.grid(True, which="major", alpha=0.3)
+    _footer(fig, results)
+    return fig
+
+
+def plot_stability_edge(results: xr.Dataset, *, level: float | None = None) -> Figure:
+    """The stability edge η_edge(n): the first rate at which max_t RMS(Z_B) reaches ``level``
+    (default ``toymodels.sweeps._edge.DEFAULT_LEVEL``), per seed, both inits, with the fitted
+    power laws, their seed-bootstrap bands and the theory's slopes."""
+    from toymodels.sweeps._edge import DEFAULT_LEVEL
+
+    level = DEFAULT_LEVEL if level is None else level
+    tables = data.edge_seed_rates(results, level)
+    widths = np.asarray(results["width"].values, dtype=np.float64)
+    fig, ax = plt.subplots(figsize=(6.4, 4.8), layout="constrained")
+    _seed_scaling(ax, widths, tables, "\\eta_{edge}")
+    _width_axis(ax, widths.astype(int))
+    ax.set_yscale("log")
+    horizon = int(results["step"][-1])
+    ax.set_ylabel(
+        f"$\\eta_{{edge}}$: first rate with $\\max_{{t\\leq {horizon}}}$ RMS$(Z_B) \\geq {level:g}$"
+    )
+    missing = sum(int(np.isnan(v).sum()) for v in tables.values())
+    note = f"; {missing} seeds not bracketed" if missing else ""
+    ax.set_title(f"Stability edge against width (teacher-student, AdamW{note})", fontsize=10)
+    _seed_legend(ax, results.sizes["seed"])
     ax.grid(True, which="major", alpha=0.3)
     _footer(fig, results)
     return fig
@@ -373,6 +413,7 @@ FIGURE_STEMS = {
     "figure2": ("init_fig2_optimal_lr",),
     "figure3": ("init_fig3_feature_norms",),
     "heatmap": ("loraplus_fig2_heatmaps", "loraplus_fig2_curves"),
+    "edge": ("stability_edge",),
 }
 #: Theory models whose phase diagrams (``theory``'s, both inits) are drawn beside the data figures.
 PHASE_MODELS = ("adam", "gd-linear")
@@ -398,6 +439,7 @@ def make_figures(stores: dict, out: Path, *, phase: bool = False) -> list[Path]:
         "init_fig3_feature_norms": lambda: plot_feature_norms(stores["figure3"]),
         "loraplus_fig2_heatmaps": lambda: plot_rate_heatmaps(stores["heatmap"]),
         "loraplus_fig2_curves": lambda: plot_loss_curves(stores["heatmap"]),
+        "stability_edge": lambda: plot_stability_edge(stores["edge"]),
     }
     written: list[Path] = []
     for store in FIGURE_STEMS:
