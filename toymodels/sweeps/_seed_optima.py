@@ -62,8 +62,8 @@ def seed_summary(
         return table, exponents(widths, rates, n_boot=n_boot)
 
     table, fitted = at(step)
-    half = max(window, step // 2)
-    _, fitted_half = at(half)
+    half = step // 2  # the loss window may reach back to step 0 there; it is the same runs
+    sensitivity = {"step": half, **at(half)[1]} if half >= 1 else None
     return {
         "seeds": n_seeds,
         "seed_optimum": {
@@ -82,5 +82,5 @@ def seed_summary(
         },
         "seed_exponent": fitted["fitted_exponent"],
         "exponent_difference": fitted["exponent_difference"],
-        "horizon_sensitivity": {"step": half, **fitted_half},
+        "horizon_sensitivity": sensitivity,
     }
