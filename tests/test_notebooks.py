@@ -55,3 +55,19 @@ def test_every_notebook_executes_in_quick_mode(tmp_path, monkeypatch):
             pytest.fail(f"{path.name} failed in quick mode:\n{error}")
     written = sorted(p.name for p in (tmp_path / "figures").glob("*.png"))
     assert "init_fig2_optimal_lr.png" in written and "loraplus_fig2_heatmaps.png" in written
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["01_init_fig2_optimal_lr", "02_init_fig3_feature_norms", "03_loraplus_fig2_heatmaps"],
+)
+def test_figure_notebooks_are_committed_with_their_figures(name):
+    notebook = nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
+    images = [
+        output
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if "image/png" in output.get("data", {})
+    ]
+    assert images, f"{name}.ipynb carries no figure in its committed outputs"

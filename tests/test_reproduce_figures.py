@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_hex
 
-from tests.synthetic_results import figure2_store, figure3_store, heatmap_store
+from tests.synthetic_results import BEST_PAIR, figure2_store, figure3_store, heatmap_store
 from theory.style import INIT_COLORS
 from toymodels.reproduce import _figure_data as data
 from toymodels.reproduce import _figures as figures
@@ -21,11 +21,12 @@ def test_optimal_rate_figure_plots_the_optimum_in_init_colours():
     store = figure2_store()
     fig = figures.plot_optimal_rates(store)
     ax = fig.axes[0]
-    opt = data.figure2_optimum(store)
+    optima = data.figure2_seed_optima(store)
     for init in ("A", "B"):
         lines = [ln for ln in ax.lines if to_hex(ln.get_color()) == INIT_COLORS[init].lower()]
         assert lines, f"no line in Init[{init}]'s colour"
-        np.testing.assert_allclose(lines[0].get_ydata(), opt.eta.sel(init=init).values)
+        # the first is every seed's interpolated optimum
+        np.testing.assert_allclose(np.sort(lines[0].get_ydata()), np.sort(optima[init].ravel()))
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any("Init[A]" in t and "n^{" in t for t in legend)
     assert sum("reference" in t for t in legend) == 2
@@ -47,22 +48,36 @@ def test_default_norm_widths_prefer_the_papers():
     assert figures.default_norm_widths(figure2_store(widths=(256, 512, 1024))) == (256, 1024)
 
 
-def test_heatmaps_mark_the_best_pair_and_the_diagonal():
-    store = heatmap_store()
+def test_heatmaps_mark_both_optima_the_diagonal_and_the_diverged_fraction():
+    store = heatmap_store(seeds=8)
     fig = figures.plot_rate_heatmaps(store)
     panels = [ax for ax in fig.axes if ax.get_title()]
-    assert len(panels) == 4
-    best, _ = data.best_pairs(data.heatmap_grid(store, "test_loss", 200))
-    star = next(ln for ln in panels[-1].lines if ln.get_marker() == "*")
-    assert (star.get_xdata()[0], star.get_ydata()[0]) == pytest.approx(best)
+    assert len(panels) == 6  # train, test, diverged fraction × two steps
+    test_200 = next(ax for ax in panels if ax.get_title().startswith("test loss at $t = 200"))
+    star = next(ln for ln in test_200.lines if ln.get_marker() == "*")
+    assert (star.get_xdata()[0], star.get_ydata()[0]) == pytest.approx(BEST_PAIR)
+    assert any(ln.get_marker() == "D" for ln in test_200.lines)  # the any-diverged rule's optimum
     assert any(ln.get_linestyle() == "--" for ln in panels[0].lines)
     assert "eta_A" in panels[0].get_xlabel() and "eta_B" in panels[0].get_ylabel()
+    fractions = [ax for ax in panels if ax.get_title().startswith("seeds diverged")]
+    assert len(fractions) == 2
+    assert np.nanmax(fractions[-1].collections[0].get_array()) == 1.0
 
 
-def test_loss_curves_show_the_best_and_best_equal_pair():
+def test_heatmap_colours_are_clipped_at_a_loss_quantile():
+    store = heatmap_store()
+    fig = figures.plot_rate_heatmaps(store)
+    mesh = fig.axes[0].collections[0]
+    shown = np.ma.compressed(mesh.get_array())
+    assert mesh.norm.vmax == pytest.approx(np.quantile(shown, figures.COLOR_QUANTILE))
+    assert mesh.norm.vmax < shown.max()
+
+
+def test_loss_curves_compare_the_best_pair_above_the_diagonal_with_the_best_equal_pair():
     fig = figures.plot_loss_curves(heatmap_store())
-    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert labels[0].startswith("best pair") and labels[1].startswith("best equal pair")
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels[0].startswith("best pair with") and labels[1].startswith("best equal pair")
+    assert "overall best pair is the" in fig._suptitle.get_text()
 
 
 def test_save_figure_writes_png_and_pdf(tmp_path):

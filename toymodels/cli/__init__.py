@@ -72,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     SIGINT and SIGTERM are handled by ``_signals``: never a traceback, and never exit code 0 after
     one (130).
     """
+    # Files only: the figures go to disk. The one place that picks matplotlib's backend (a library
+    # import must not switch a notebook's); an MPLBACKEND the user set still wins.
+    os.environ.setdefault("MPLBACKEND", "Agg")
     with _signals.guarded(lambda: f"{PROG}: interrupted; nothing was written"):
         code = _main(argv)
         if _signals.interrupted() and code == 0:

@@ -2,11 +2,12 @@
 
     lora-sweep figures --results results/ --out figures/ --claims
 
-reads ``figure2.nc``, ``figure3.nc`` and ``heatmap.nc`` from ``--results`` (else the sweeps'
-default names ``figure2-paper.nc``, then ``figure2-quick.nc``, …; or the files named by
-``--figure2/--figure3/--heatmap``), draws every figure their data allows, and with ``--claims``
-prints the claims table of docs/reproduction.md checked against them. Nothing is drawn or claimed
-for a store that was not given.
+reads ``figure2.nc``, ``figure3.nc``, ``heatmap.nc`` and ``edge.nc`` from ``--results`` (else
+the sweeps' default names ``figure2-paper.nc``, then ``figure2-quick.nc``, …; or the files named
+by ``--figure2/--figure3/--heatmap/--edge``), draws every figure their data allows, and with
+``--claims`` prints the claims table of docs/reproduction.md checked against them, each rule with
+its null pass rate (computed here, seconds per rule). Nothing is drawn or claimed for a store that
+was not given.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from toymodels.core import UsageError
 
 #: The results stores this command reads, one flag each (the figures are
 #: ``toymodels.reproduce.FIGURE_STEMS``).
-STORES = ("figure2", "figure3", "heatmap")
+STORES = ("figure2", "figure3", "heatmap", "edge")
 
 
 def add_parser(subparsers) -> None:
@@ -33,7 +34,7 @@ def add_parser(subparsers) -> None:
         "--results",
         type=Path,
         metavar="DIR",
-        help="folder holding figure2.nc, figure3.nc and/or heatmap.nc",
+        help="folder holding figure2.nc, figure3.nc, heatmap.nc and/or edge.nc",
     )
     for store in STORES:
         parser.add_argument(
@@ -85,7 +86,9 @@ def resolve_stores(args: argparse.Namespace) -> dict[str, Path]:
             if found:
                 paths[store] = found[0]
     if not paths:
-        raise UsageError("no results to plot: give --results DIR or --figure2/--figure3/--heatmap")
+        raise UsageError(
+            "no results to plot: give --results DIR or --figure2/--figure3/--heatmap/--edge"
+        )
     return paths
 
 

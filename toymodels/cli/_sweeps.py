@@ -1,4 +1,4 @@
-"""`lora-sweep run | figure2 | figure3 | heatmap | summary`: width sweeps and their summaries.
+"""`lora-sweep run | figure2 | figure3 | heatmap | edge | summary`: width sweeps, their summaries.
 
 Grids on the command line: ``--widths 128,256`` or ``--widths 2^7:2^13`` (every power of two in
 between); ``--lr 1e-3,1e-2`` or ``--lr 1e-4:1e-1:13`` (13 log-spaced rates, ends included).
@@ -135,6 +135,11 @@ def _flag(parse):
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
+    _output_flags(parser)
+    _analysis_flags(parser)
+
+
+def _output_flags(parser: argparse.ArgumentParser) -> None:
     out = parser.add_argument_group("output")
     out.add_argument(
         "--out",
@@ -151,7 +156,6 @@ def _common(parser: argparse.ArgumentParser) -> None:
     out.add_argument(
         "--json", action="store_true", help="print the summary as one JSON object (default: table)"
     )
-    _analysis_flags(parser)
     _distributed_flags(parser)
 
 
@@ -308,6 +312,18 @@ def add_parser(subparsers) -> None:
             _scaling_flag(parser)
         _common(parser)
 
+    edge = subparsers.add_parser(
+        "edge",
+        help="the stability edge: the rate at which max_t RMS(Z_B) reaches C, vs width",
+        description="Per init, width and seed, the rate η_edge at which the peak feature size "
+        "max_(t=1..T) RMS(Z_B) first reaches the level C (equal rates η_A = η_B, a fine grid "
+        "log-log interpolated); η_edge(n) ∝ n^k fitted with a bootstrap over seeds.",
+    )
+    edge.add_argument("--preset", default="paper", help="paper (default) or quick")
+    _grid_flags(edge, lr_help="equal rates, unscaled: 2^-17..1 as 7.6e-6:1:69 (the default)")
+    _edge_flags(edge)
+    _output_flags(edge)
+
     summary = subparsers.add_parser(
         "summary", help="summarize a results file", description="Summarize a results file."
     )
@@ -316,6 +332,25 @@ def add_parser(subparsers) -> None:
         "--json", action="store_true", help="print one JSON object (default: a table)"
     )
     _analysis_flags(summary)
+    _edge_flags(summary)
+
+
+def _edge_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("stability edge (lora-sweep edge, or summary of its file)")
+    group.add_argument(
+        "--level",
+        metavar="C",
+        help="the level C of max_t RMS(Z_B) that defines the edge (default 4: above the Z_B that "
+        "training to the loss optimum reaches, ≈0.2-0.6 for Init[A] and ≈1-6 for Init[B], so "
+        "the crossing measures the instability, not learning; C = 1 and 10 are reported beside; "
+        "docs/sweeps.md)",
+    )
+    group.add_argument(
+        "--horizon",
+        type=int,
+        metavar="T",
+        help="the peak is over steps 1..T (default: every recorded step)",
+    )
 
 
 # --- Building the configuration -------------------------------------------------------------------
@@ -392,12 +427,32 @@ def _analysis_settings(args, preset, steps: int) -> dict:
 # --- Running --------------------------------------------------------------------------------------
 
 
+def _edge_settings(args) -> dict:
+    from toymodels.sweeps import _edge
+
+    level = _edge.check_level(args.level) if args.level is not None else _edge.DEFAULT_LEVEL
+    if args.horizon is not None and args.horizon < 1:
+        raise UsageError(f"--horizon must be a positive integer, got {args.horizon}")
+    return {"level": level, "horizon": args.horizon}
+
+
+def _report_edge(ds, path, args, settings) -> int:
+    from toymodels.sweeps import _edge
+
+    summary = _edge.summarize_edge(ds, **settings)
+    summary["results"] = str(path)
+    print(json.dumps(summary) if args.json else _edge.render_edge(summary))
+    return 0
+
+
 def run(args) -> int:
     if args.command == "summary":
         from toymodels.sweeps import load_results, stored_config
 
         ds = load_results(args.path)
         experiment = stored_config(ds).get("experiment", "run")
+        if experiment == "edge":
+            return _report_edge(ds, args.path, args, _edge_settings(args))
         preset_name = stored_config(ds).get("preset") or "paper"
         try:
             preset = _presets.get_preset(experiment, preset_name)
@@ -409,8 +464,16 @@ def run(args) -> int:
         settings = _analysis_settings(args, preset, ds.sizes["step"] - 1)
         return _report(ds, args.path, args, settings)
 
-    config, preset = build_config(args)
-    settings = _analysis_settings(args, preset, config.steps)
+    if args.command == "edge":
+        from toymodels.sweeps import _edge
+
+        # Every check before anything trains or is written.
+        settings = _edge_settings(args)
+        config, preset = build_config(args)
+        _edge.check_edge_sweep(config)
+    else:
+        config, preset = build_config(args)
+        settings = _analysis_settings(args, preset, config.steps)
     out = args.out or default_results_path(config.experiment, config.preset)
     from toymodels import _signals
     from toymodels.sweeps import _distributed, run_sweep
@@ -470,6 +533,8 @@ def run(args) -> int:
         done = f"lora-sweep: process {index} of {count} done; process 0 wrote {out}"
         print(done, file=sys.stderr)
         return 0
+    if args.command == "edge":
+        return _report_edge(ds, out, args, settings)
     return _report(ds, out, args, settings)
 
 

@@ -28,6 +28,30 @@ class PowerLawFit(NamedTuple):
         return self.ci[0] <= value <= self.ci[1]
 
 
+def log_log_slopes(log_x, log_y) -> np.ndarray:
+    """Least-squares slopes of each column of ``log_y`` ``[P, B]`` on ``log_x`` ``[P]``, at once.
+
+    A NaN entry is left out of its column's fit; a column with fewer than two distinct points
+    gives NaN. :func:`fit_power_law`'s exponent is this slope, and the seed bootstrap
+    (``toymodels.core._bootstrap``) fits all its resamples with one call.
+
+    >>> log_log_slopes(np.log([1.0, 2.0, 4.0]), np.log([[1.0, 8.0], [0.5, np.nan], [0.25, 2.0]]))
+    array([-1., -1.])
+    """
+    log_x = np.asarray(log_x, dtype=np.float64)[:, None]
+    log_y = np.asarray(log_y, dtype=np.float64)
+    present = np.isfinite(log_y)
+    counts = present.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x_mean = np.where(present, log_x, 0.0).sum(axis=0) / counts
+        y_mean = np.where(present, log_y, 0.0).sum(axis=0) / counts
+        dx = np.where(present, log_x - x_mean, 0.0)
+        dy = np.where(present, log_y - y_mean, 0.0)
+        sxx = (dx * dx).sum(axis=0)
+        slopes = (dx * dy).sum(axis=0) / sxx
+    return np.where((counts >= 2) & (sxx > 0), slopes, np.nan)
+
+
 def fit_power_law(x, y, *, confidence: float = 0.95) -> PowerLawFit:
     """Fit ``y = C x^k`` by least squares on ``log y = log C + k log x``.
 
@@ -66,7 +90,8 @@ def fit_power_law(x, y, *, confidence: float = 0.95) -> PowerLawFit:
         raise ValueError("a power-law fit needs at least two distinct x values")
 
     log_x, log_y = np.log(x), np.log(y)
-    slope, intercept = np.polyfit(log_x, log_y, 1)
+    slope = float(log_log_slopes(log_x, log_y[:, None])[0])
+    intercept = float(log_y.mean() - slope * log_x.mean())
     dof = log_x.size - 2
     if dof <= 0:
         half_width = math.inf

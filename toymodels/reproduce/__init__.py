@@ -4,23 +4,18 @@ Without results, every claim is ``no data``, never a guess:
 
 >>> from toymodels import reproduce
 >>> print(reproduce.claims_table(reproduce.check_claims()).splitlines()[2])  # doctest: +ELLIPSIS
-| E2(a) | for n >= 2^9 the optimal rate ... | needs the figure2 results | no data |
+| E2(a) | for n >= 2^9 the optimal rate ... | | needs the figure2 results | n/a | no data |
 """
 
 from toymodels.core import INIT_LABELS
 from toymodels.reproduce._claims import (
-    CLAIMS_E1,
     CLAIMS_E2,
-    NO_DATA,
-    NOT,
-    PARTLY,
-    REPRODUCED,
-    ClaimCheck,
     check_claims,
     check_init_paper,
-    check_loraplus,
     claims_table,
 )
+from toymodels.reproduce._claims_edge import CLAIMS_EDGE, EDGE_TOLERANCE, check_stability_edge
+from toymodels.reproduce._claims_loraplus import CLAIMS_E1, check_loraplus
 from toymodels.reproduce._figure_data import figure2_optimum, provenance
 from toymodels.reproduce._figures import (
     FIGURE_STEMS,
@@ -31,8 +26,10 @@ from toymodels.reproduce._figures import (
     plot_loss_curves,
     plot_optimal_rates,
     plot_rate_heatmaps,
+    plot_stability_edge,
     save_figure,
 )
+from toymodels.reproduce._verdicts import NO_DATA, NOT, PARTLY, REPRODUCED, ClaimCheck
 from toymodels.reproduce._workflow import (
     GAMMA_SETTINGS,
     describe,
@@ -50,6 +47,8 @@ from toymodels.reproduce._workflow import (
 __all__ = [
     "CLAIMS_E1",
     "CLAIMS_E2",
+    "CLAIMS_EDGE",
+    "EDGE_TOLERANCE",
     "FIGURE_STEMS",
     "GAMMA_SETTINGS",
     "INIT_LABELS",
@@ -62,6 +61,7 @@ __all__ = [
     "check_claims",
     "check_init_paper",
     "check_loraplus",
+    "check_stability_edge",
     "claims_table",
     "describe",
     "empirical_gamma",
@@ -75,6 +75,7 @@ __all__ = [
     "plot_loss_curves",
     "plot_optimal_rates",
     "plot_rate_heatmaps",
+    "plot_stability_edge",
     "preset",
     "project_root",
     "provenance",

@@ -10,61 +10,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
 
 import numpy as np
 import xarray as xr
 
-from toymodels.core import fit_power_law
-from toymodels.reproduce import _figure_data as data
-
-REPRODUCED, PARTLY, NOT, NO_DATA = "reproduced", "partly", "not reproduced", "no data"
+from toymodels.reproduce import _rules as rules
+from toymodels.reproduce import _seed_tables as seed_tables
+from toymodels.reproduce._claims_edge import check_stability_edge
+from toymodels.reproduce._claims_loraplus import check_loraplus
+from toymodels.reproduce._seed_tables import SeedOptima
+from toymodels.reproduce._verdicts import (
+    MUCH_LARGER,
+    NO_DATA,
+    NOT,
+    PARTLY,
+    REPRODUCED,
+    ClaimCheck,
+)
+from toymodels.reproduce._verdicts import g as _g
 
 #: Claim (a)/(b): "large width" starts at n = 2^9 (Init §3.7: "typically n >= 2^9").
 LARGE_WIDTH = 2**9
-#: Claim (b): a fitted exponent "follows n^-1" when within this of -1 (the empirical-γ tolerance).
-EXPONENT_TOLERANCE = 0.15
-#: Claims (c) and E1(a): "much larger" / "≫" means at least one order of magnitude.
-MUCH_LARGER = 10.0
-#: E1(c), E1(d): a rate "matches" the caption's when within half a decade of it.
-MATCH_DECADES = 0.5
-#: E1 numbers printed in the LoRA+ Figure 2 caption (test loss, t = 200).
-CAPTION_OPTIMUM = (2.78, 1.29e-4)
-CAPTION_EQUAL = 2.15e-2
-
-
-@dataclass(frozen=True)
-class ClaimCheck:
-    """One claim, what our data shows, and the verdict."""
-
-    key: str
-    claim: str
-    evidence: str
-    verdict: str
-    numbers: Mapping[str, float] = field(default_factory=dict)
-
-    def __post_init__(self):
-        object.__setattr__(self, "numbers", MappingProxyType(dict(self.numbers)))
-
-    def as_dict(self) -> dict:
-        return {
-            "key": self.key,
-            "claim": self.claim,
-            "evidence": self.evidence,
-            "verdict": self.verdict,
-            "numbers": dict(self.numbers),
-        }
-
-
-def _count_verdict(hits: int, total: int) -> str:
-    if total == 0:
-        return NO_DATA
-    return REPRODUCED if hits == total else PARTLY if 2 * hits >= total else NOT
-
-
-def _g(x: float) -> str:
-    return f"{x:.3g}"
 
 
 # ---------------------------------------------------------------- initialization paper (E2)
@@ -79,171 +45,248 @@ CLAIMS_E2 = {
     "E2(e)": "with Init[A], |Z_B| shrinks as n grows",
 }
 
+RULES_E2 = {
+    "E2(a)": "per width n >= 2^9, the seed bootstrap of mean log(η*_A/η*_B) above 0 "
+    "(excludes η*_A <= η*_B); a tie (interval contains 0) is not a win; all widths: reproduced",
+    "E2(b)": "k_A − k_B > 0: the paired seed-bootstrap interval and the across-width fit interval "
+    "both above 0 (excludes the same scaling for both inits); k_A, k_B reported first",
+    "E2(c)": f"every seed: |Z_A| (Init[A]) larger at the largest width than the smallest "
+    f"(excludes no growth) and ≥ ×{MUCH_LARGER:g} Init[B]'s there",
+    "E2(d)": "per width (Figure 2 only: Figure 3's cells are the same runs), the seed bootstrap of "
+    "mean log(loss_A/loss_B) below 0 (excludes loss_A >= loss_B); a tie is not a win",
+    "E2(e)": "paper's statistic ‖Z_B‖ (Init[A]) smaller at the largest width at every seed "
+    "(excludes no shrinkage)",
+}
+NULL_WIDTHS = "seeds resampled, width labels permuted"
+NULL_SWAP = "seeds resampled, Init[A]/Init[B] labels swapped per seed"
+
 
 def _no_data(key: str, claims: Mapping[str, str], what: str) -> ClaimCheck:
     return ClaimCheck(key, claims[key], f"needs the {what} results", NO_DATA)
 
 
-def _completed_widths(opt: data.Optimum) -> list[int]:
-    """Widths whose cells ran for both inits (a partial sweep's missing cells have NaN loss)."""
-    ran = ~np.isnan(opt.loss.sel(init="A").values) & ~np.isnan(opt.loss.sel(init="B").values)
-    return [int(w) for w, r in zip(opt.loss.width.values, ran, strict=True) if r]
+def _large(widths: np.ndarray) -> np.ndarray:
+    """The widths the "large n" claims use: n >= 2^9, or all when fewer than 3 are that large."""
+    large = widths >= LARGE_WIDTH
+    return large if large.sum() >= 3 else np.ones_like(large)
 
 
-def _claim_a(opt: data.Optimum) -> ClaimCheck:
-    widths = [w for w in _completed_widths(opt) if w >= LARGE_WIDTH]
-    eta_A = opt.eta.sel(init="A", width=widths).values
-    eta_B = opt.eta.sel(init="B", width=widths).values
-    larger = eta_A > eta_B  # NaN (nothing trained) compares False: counted as a miss
-    per_width = ", ".join(
-        f"n={w}: {_g(a)} vs {_g(b)}" for w, a, b in zip(widths, eta_A, eta_B, strict=True)
+def _has_data(opt: SeedOptima) -> np.ndarray:
+    """Widths where both inits have at least two seeds with an interior optimum."""
+    return (np.isfinite(opt.rate["A"]).sum(1) >= 2) & (np.isfinite(opt.rate["B"]).sum(1) >= 2)
+
+
+def _comparison_verdict(outcomes: list[str], win: str) -> str:
+    decided = [o for o in outcomes if o != "no data"]
+    wins = sum(o == win for o in decided)
+    if not decided:
+        return NO_DATA
+    if wins == len(decided):
+        return REPRODUCED
+    lost = any(o not in (win, rules.TIE) for o in decided)
+    return PARTLY if 2 * wins >= len(decided) and not lost else NOT
+
+
+def _claim_a(opt: SeedOptima, calibrate: bool) -> ClaimCheck:
+    use = (opt.widths >= LARGE_WIDTH) & _has_data(opt)
+    widths = opt.widths[use]
+    a, b = opt.rate["A"][use], opt.rate["B"][use]
+    if widths.size == 0:
+        return ClaimCheck(
+            "E2(a)", CLAIMS_E2["E2(a)"], f"no width >= {LARGE_WIDTH} with data", NO_DATA
+        )
+    found = rules.compare_per_width(a, b)
+    outcomes = [c.outcome for c in found]
+    per_width = "; ".join(
+        f"n={int(w)}: ×{math.exp(c.log_ratio):.3g} [{math.exp(c.ci[0]):.3g}, "
+        f"{math.exp(c.ci[1]):.3g}] {c.outcome}"
+        for w, c in zip(widths, found, strict=True)
     )
+    counts = {o: outcomes.count(o) for o in (rules.LARGER, rules.TIE, rules.SMALLER)}
     evidence = (
-        f"η*_A > η*_B at {int(larger.sum())} of {len(widths)} widths >= {LARGE_WIDTH} ({per_width})"
-        if widths
-        else f"no width >= {LARGE_WIDTH} in the sweep"
+        f"η*_A/η*_B (per-seed interpolated optima, geometric mean over seeds, 95% seed bootstrap): "
+        f"{per_width}. Init[A] larger at {counts['larger']}, tie at {counts['tie']}, smaller at "
+        f"{counts['smaller']} of {len(outcomes)} widths"
     )
+
+    def decide(x, y):
+        return (
+            _comparison_verdict(
+                [c.outcome for c in rules.compare_per_width(x, y, n_boot=rules.NULL_BOOT)],
+                rules.LARGER,
+            )
+            == REPRODUCED
+        )
+
     numbers = {
-        f"ratio_A_over_B_n{w}": float(a / b) for w, a, b in zip(widths, eta_A, eta_B, strict=True)
+        f"ratio_A_over_B_n{int(w)}": math.exp(c.log_ratio)
+        for w, c in zip(widths, found, strict=True)
     }
     return ClaimCheck(
         "E2(a)",
         CLAIMS_E2["E2(a)"],
         evidence,
-        _count_verdict(int(larger.sum()), len(widths)),
+        _comparison_verdict(outcomes, rules.LARGER),
         numbers,
+        rule=RULES_E2["E2(a)"],
+        null_pass_rate=rules.swap_null_pass_rate(decide, a, b) if calibrate else math.nan,
+        null=NULL_SWAP,
     )
 
 
-def _fit_optimum(opt: data.Optimum, init: str):
-    widths = opt.eta.width.values
-    large = widths >= LARGE_WIDTH
-    use = large if large.sum() >= 3 else np.ones_like(large)  # too few large widths: fit all
-    eta = opt.eta.sel(init=init).values
-    ok = use & np.isfinite(eta)
-    if np.unique(widths[ok]).size < 2:
-        return None, widths[ok]
-    return fit_power_law(widths[ok], eta[ok]), widths[ok]
-
-
-def _claim_b(opt: data.Optimum) -> ClaimCheck:
-    fit_A, widths = _fit_optimum(opt, "A")
-    fit_B, _ = _fit_optimum(opt, "B")
-    if fit_A is None or fit_B is None:
-        return ClaimCheck("E2(b)", CLAIMS_E2["E2(b)"], "fewer than two widths trained", NO_DATA)
-    a_between = -1.0 <= fit_A.exponent <= -0.5
-    b_follows = fit_B.contains(-1.0) or abs(fit_B.exponent + 1.0) <= EXPONENT_TOLERANCE
-    edge_B = opt.at_grid_edge.sel(init="B").values
-    evidence = (
-        f"fit over n = {', '.join(str(int(w)) for w in widths)}: "
-        f"Init[A] η* ∝ n^{fit_A.exponent:.2f} [{fit_A.ci[0]:.2f}, {fit_A.ci[1]:.2f}] "
-        f"({'in' if a_between else 'outside'} [-1, -1/2]); "
-        f"Init[B] η* ∝ n^{fit_B.exponent:.2f} [{fit_B.ci[0]:.2f}, {fit_B.ci[1]:.2f}] "
-        f"({'consistent with' if b_follows else 'not'} -1 at ±{EXPONENT_TOLERANCE})"
-        + (
-            f"; Init[B] optimum on the rate grid's edge at {int(edge_B.sum())} widths"
-            if edge_B.any()
-            else ""
+def _claim_b(opt: SeedOptima, calibrate: bool) -> ClaimCheck:
+    use = _large(opt.widths[_has_data(opt)])
+    widths, a, b = (x[_has_data(opt)][use] for x in (opt.widths, opt.rate["A"], opt.rate["B"]))
+    if widths.size < 3 or opt.seeds.size < 2:
+        return ClaimCheck(
+            "E2(b)", CLAIMS_E2["E2(b)"], "fewer than 3 widths or 2 seeds trained", NO_DATA
         )
-    )
-    numbers = {
-        "exponent_A": fit_A.exponent,
-        "ci_A_low": fit_A.ci[0],
-        "ci_A_high": fit_A.ci[1],
-        "exponent_B": fit_B.exponent,
-        "ci_B_low": fit_B.ci[0],
-        "ci_B_high": fit_B.ci[1],
-    }
-    verdict = REPRODUCED if a_between and b_follows else PARTLY if a_between or b_follows else NOT
-    return ClaimCheck("E2(b)", CLAIMS_E2["E2(b)"], evidence, verdict, numbers)
-
-
-def _per_cell(figure3: xr.Dataset, reduce) -> xr.DataArray:
-    """``reduce(cell)`` for each init × width of a Figure-3 store, each cell at its best rate."""
-    out = xr.DataArray(
-        np.nan, coords={"init": figure3.init, "width": figure3.width}, dims=("init", "width")
-    )
-    for init in figure3.init.values:
-        for width in figure3.width.values:
-            cell = data.cell_at_optimum(figure3, str(init), int(width))
-            out.loc[{"init": init, "width": width}] = float(reduce(cell))
-    return out
-
-
-def _final_norms(figure3: xr.Dataset, name: str) -> xr.DataArray:
-    """Seed-mean ``name`` at the last step per init × width (NaN if a seed diverged)."""
-    return _per_cell(figure3, lambda cell: cell[name].isel(step=-1).mean("seed", skipna=False))
-
-
-def _claim_c(figure3: xr.Dataset) -> ClaimCheck:
-    z = _final_norms(figure3, "norm_Z_A")
-    small, large = int(figure3.width.min()), int(figure3.width.max())
-    growth = float(z.sel(init="A", width=large) / z.sel(init="A", width=small))
-    ratio = float(z.sel(init="A", width=large) / z.sel(init="B", width=large))
-    grows, much = growth > 1.0, ratio >= MUCH_LARGER
+    k_A, k_B = rules.exponent_evidence(widths, a), rules.exponent_evidence(widths, b)
+    diff = rules.difference_evidence(widths, a, b)
+    missing = int(np.isnan(a).sum() + np.isnan(b).sum())
     evidence = (
-        f"final |Z_A| with Init[A]: {_g(float(z.sel(init='A', width=small)))} at n={small}, "
-        f"{_g(float(z.sel(init='A', width=large)))} at n={large} (×{growth:.3g}); "
-        f"Init[A]/Init[B] at n={large}: ×{ratio:.3g} (much larger means ×{MUCH_LARGER:g})"
+        f"fit over n = {', '.join(str(int(w)) for w in widths)}, {opt.seeds.size} seeds, per-seed "
+        f"interpolated optima ({missing} of {a.size + b.size} not interior, left out): "
+        f"paper's statistic first: k_A = {k_A.describe()} "
+        f"({'in' if -1 <= k_A.value <= -0.5 else 'outside'} [-1, -1/2]), "
+        f"k_B = {k_B.describe()}; the rule: k_A − k_B = {diff.describe()}"
     )
-    verdict = REPRODUCED if grows and much else PARTLY if grows or ratio > 1 else NOT
+
+    def decide(x, y):
+        return rules.difference_evidence(widths, x, y, n_boot=rules.NULL_BOOT).excludes_from_above(
+            0
+        )
+
+    null = rules.width_null_pass_rate(decide, [a, b]) if calibrate else math.nan
+    return ClaimCheck(
+        "E2(b)",
+        CLAIMS_E2["E2(b)"],
+        evidence,
+        REPRODUCED if diff.excludes_from_above(0.0) else NOT,
+        {
+            **k_A.as_numbers("exponent_A"),
+            **k_B.as_numbers("exponent_B"),
+            **diff.as_numbers("difference"),
+        },
+        rule=RULES_E2["E2(b)"],
+        null_pass_rate=null,
+        null=NULL_WIDTHS,
+    )
+
+
+def _claim_c(figure3: xr.Dataset, calibrate: bool) -> ClaimCheck:
+    z = seed_tables.figure3_final(figure3, "norm_Z_A")
+    small, large = int(figure3.width.min()), int(figure3.width.max())
+
+    def outcome(z_A, z_B):
+        growth = z_A[-1] / z_A[0]
+        ratio = z_A[-1] / z_B[-1]
+        return bool(np.all(growth > 1)), bool(np.all(ratio >= MUCH_LARGER)), growth, ratio
+
+    grows, much, growth, ratio = outcome(z["A"], z["B"])
+    evidence = (
+        f"final |Z_A| with Init[A] per seed: n={small}: {', '.join(_g(x) for x in z['A'][0])}; "
+        f"n={large}: {', '.join(_g(x) for x in z['A'][-1])} (growth ×"
+        f"{', ×'.join(_g(x) for x in growth)}); Init[A]/Init[B] at n={large}: ×"
+        f"{', ×'.join(_g(x) for x in ratio)} (much larger means ×{MUCH_LARGER:g} at every seed)"
+    )
+    verdict = REPRODUCED if grows and much else PARTLY if grows or np.all(ratio > 1) else NOT
+
+    def decide(x, y):
+        return all(outcome(x, y)[:2])
+
+    null = rules.width_null_pass_rate(decide, [z["A"], z["B"]]) if calibrate else math.nan
     return ClaimCheck(
         "E2(c)",
         CLAIMS_E2["E2(c)"],
         evidence,
         verdict,
-        {"growth_A": growth, "ratio_A_over_B_at_largest": ratio},
+        {
+            "growth_A": float(np.exp(np.mean(np.log(growth)))),
+            "ratio_A_over_B_at_largest": float(np.exp(np.mean(np.log(ratio)))),
+        },
+        rule=RULES_E2["E2(c)"],
+        null_pass_rate=null,
+        null=NULL_WIDTHS,
     )
 
 
-def _claim_d(opt: data.Optimum | None, figure3: xr.Dataset | None) -> ClaimCheck:
-    parts, hits, total, numbers = [], 0, 0, {}
-    if figure3 is not None:
-        loss = _per_cell(figure3, lambda cell: data.loss_at(cell, "train_loss"))
-        for w in figure3.width.values:
-            a, b = float(loss.sel(init="A", width=w)), float(loss.sel(init="B", width=w))
-            hits, total = hits + (a < b), total + 1
-            numbers[f"figure3_ratio_B_over_A_n{int(w)}"] = b / a
-            parts.append(f"Figure 3 n={int(w)}: {_g(a)} vs {_g(b)}")
-    if opt is not None:
-        widths = _completed_widths(opt)
-        a_loss = opt.loss.sel(init="A", width=widths).values
-        b_loss = opt.loss.sel(init="B", width=widths).values
-        wins = int((a_loss < b_loss).sum())
-        hits, total = hits + wins, total + a_loss.size
-        parts.append(
-            f"Figure 2 best train loss lower with Init[A] at {wins} of {a_loss.size} widths"
-        )
-        numbers["figure2_widths_A_lower"] = float(wins)
-    if total == 0:
-        return _no_data("E2(d)", CLAIMS_E2, "figure2 or figure3")
-    evidence = f"Init[A] lower in {hits} of {total} comparisons ({'; '.join(parts)})"
-    return ClaimCheck("E2(d)", CLAIMS_E2["E2(d)"], evidence, _count_verdict(hits, total), numbers)
+def _claim_d(opt: SeedOptima | None, calibrate: bool) -> ClaimCheck:
+    if opt is None:
+        return _no_data("E2(d)", CLAIMS_E2, "figure2")
+    a, b = opt.loss["A"], opt.loss["B"]
+    found = rules.compare_per_width(a, b)
+    outcomes = [c.outcome for c in found]
+    decided = [o for o in outcomes if o != "no data"]
+    per_width = "; ".join(
+        f"n={int(w)}: ×{math.exp(c.log_ratio):.3g} {c.outcome}"
+        for w, c in zip(opt.widths, found, strict=True)
+        if c.outcome != "no data"
+    )
+    evidence = (
+        f"Figure 2, each seed's best train loss, loss_A/loss_B (geometric mean over seeds): "
+        f"{per_width}. Init[A] lower at {decided.count(rules.SMALLER)} of {len(decided)} widths, "
+        f"tie at {decided.count(rules.TIE)} (Figure 3's cells are the same runs: not counted)"
+    )
+
+    def decide(x, y):
+        found = rules.compare_per_width(x, y, n_boot=rules.NULL_BOOT)
+        return _comparison_verdict([c.outcome for c in found], rules.SMALLER) == REPRODUCED
+
+    return ClaimCheck(
+        "E2(d)",
+        CLAIMS_E2["E2(d)"],
+        evidence,
+        _comparison_verdict(outcomes, rules.SMALLER),
+        {
+            f"ratio_A_over_B_n{int(w)}": math.exp(c.log_ratio)
+            for w, c in zip(opt.widths, found, strict=True)
+            if c.outcome != "no data"
+        },
+        rule=RULES_E2["E2(d)"],
+        null_pass_rate=rules.swap_null_pass_rate(decide, a, b) if calibrate else math.nan,
+        null=NULL_SWAP,
+    )
 
 
-def _claim_e(figure3: xr.Dataset) -> ClaimCheck:
-    z = _final_norms(figure3, "norm_Z_B").sel(init="A")
+def _claim_e(figure3: xr.Dataset, calibrate: bool) -> ClaimCheck:
+    z = seed_tables.figure3_final(figure3, "norm_Z_B")["A"]
     widths = [int(w) for w in figure3.width.values]
-    ratio = float(z.sel(width=max(widths)) / z.sel(width=min(widths)))
-    per_width = ", ".join(f"n={w}: {_g(float(z.sel(width=w)))}" for w in widths)
-    evidence = f"final |Z_B| with Init[A]: {per_width} (largest/smallest width: ×{ratio:.3g})"
-    numbers = {"ratio_largest_over_smallest": ratio}
-    verdict = REPRODUCED if ratio < 1.0 else NOT
-    if len(widths) >= 3 and np.all(np.isfinite(z.values)) and np.all(z.values > 0):
-        fit = fit_power_law(np.array(widths, float), z.values)
-        numbers["exponent"] = fit.exponent
-        evidence += f"; fit ∝ n^{fit.exponent:.2f} [{fit.ci[0]:.2f}, {fit.ci[1]:.2f}]"
-        if (fit.exponent < 0) != (ratio < 1.0):
-            verdict = PARTLY
+
+    def shrinks(values):
+        return bool(np.all(values[-1] / values[0] < 1.0))
+
+    ratio = z[-1] / z[0]
+    per_width = "; ".join(
+        f"n={w}: {', '.join(_g(x) for x in row)}" for w, row in zip(widths, z, strict=True)
+    )
+    evidence = (
+        f"paper's statistic, final ‖Z_B‖ with Init[A] per seed: {per_width} (largest/smallest "
+        f"width: ×{', ×'.join(_g(x) for x in ratio)})"
+    )
+    numbers = {"ratio_largest_over_smallest": float(np.exp(np.mean(np.log(ratio))))}
+    verdict = REPRODUCED if shrinks(z) else NOT
     if "Z_B" in figure3:
         # ‖Z_B‖ sums n coordinates: it can grow while each coordinate (what γ measures) shrinks.
-        rms = _final_norms(figure3, "Z_B").sel(init="A")
-        rms_ratio = float(rms.sel(width=max(widths)) / rms.sel(width=min(widths)))
-        numbers["rms_ratio_largest_over_smallest"] = rms_ratio
-        evidence += f"; per-coordinate RMS of Z_B: ×{rms_ratio:.3g}"
-        if verdict == NOT and rms_ratio < 1.0:
-            verdict = PARTLY
-    return ClaimCheck("E2(e)", CLAIMS_E2["E2(e)"], evidence, verdict, numbers)
+        # A reinterpretation, reported beside the verdict, never changing it.
+        rms = seed_tables.figure3_final(figure3, "Z_B")["A"]
+        rms_ratio = rms[-1] / rms[0]
+        numbers["rms_ratio_largest_over_smallest"] = float(np.exp(np.mean(np.log(rms_ratio))))
+        evidence += (
+            f". Reinterpretation (not the paper's statistic; does not change the verdict): "
+            f"per-coordinate RMS of Z_B ×{', ×'.join(_g(x) for x in rms_ratio)}"
+        )
+    null = rules.width_null_pass_rate(shrinks, [z]) if calibrate else math.nan
+    return ClaimCheck(
+        "E2(e)",
+        CLAIMS_E2["E2(e)"],
+        evidence,
+        verdict,
+        numbers,
+        rule=RULES_E2["E2(e)"],
+        null_pass_rate=null,
+        null=NULL_WIDTHS,
+    )
 
 
 def check_init_paper(
@@ -251,177 +294,71 @@ def check_init_paper(
     figure3: xr.Dataset | None = None,
     *,
     loss: str = "train_loss",
+    calibrate: bool = True,
 ) -> tuple[ClaimCheck, ...]:
     """Claims (a)-(e) of the initialization paper's §3.7 against Figure-2 and Figure-3 stores.
 
-    ``loss`` picks the optimal rate in the Figure-2 store (seed mean at the last step).
+    ``loss`` picks each seed's optimal rate in the Figure-2 store; ``calibrate`` computes each
+    rule's null pass rate (a few seconds per rule).
     """
-    opt = data.figure2_optimum(figure2, loss) if figure2 is not None else None
+    opt = seed_tables.figure2_seed_optima(figure2, loss) if figure2 is not None else None
     return (
-        _claim_a(opt) if opt is not None else _no_data("E2(a)", CLAIMS_E2, "figure2"),
-        _claim_b(opt) if opt is not None else _no_data("E2(b)", CLAIMS_E2, "figure2"),
-        _claim_c(figure3) if figure3 is not None else _no_data("E2(c)", CLAIMS_E2, "figure3"),
-        _claim_d(opt, figure3),
-        _claim_e(figure3) if figure3 is not None else _no_data("E2(e)", CLAIMS_E2, "figure3"),
+        _claim_a(opt, calibrate) if opt is not None else _no_data("E2(a)", CLAIMS_E2, "figure2"),
+        _claim_b(opt, calibrate) if opt is not None else _no_data("E2(b)", CLAIMS_E2, "figure2"),
+        _claim_c(figure3, calibrate)
+        if figure3 is not None
+        else _no_data("E2(c)", CLAIMS_E2, "figure3"),
+        _claim_d(opt, calibrate),
+        _claim_e(figure3, calibrate)
+        if figure3 is not None
+        else _no_data("E2(e)", CLAIMS_E2, "figure3"),
     )
-
-
-# ---------------------------------------------------------------- LoRA+ toy MLP (E1)
-
-CLAIMS_E1 = {
-    "E1(a)": "the best losses sit at η_B ≫ η_A",
-    "E1(b)": "the best pair is close to the edge of stability",
-    "E1(c)": f"caption: overall optimum (test loss, t=200) (η_A*, η_B*) = {CAPTION_OPTIMUM}",
-    "E1(d)": f"caption: best equal pair η_A = η_B = {CAPTION_EQUAL}",
-    "E1(e)": "the best pair beats the best equal pair (the point of LoRA+)",
-}
-
-
-def _decades(x: float, y: float) -> float:
-    return abs(math.log10(x) - math.log10(y))
-
-
-def _column_distance_to_divergence(
-    grid: data.HeatmapGrid, eta_A: float, eta_B: float
-) -> int | None:
-    """Grid steps up in η_B (same η_A) from the pair to the first pair that diverged."""
-    j = int(np.argmin(np.abs(np.log(grid.eta_A / eta_A))))
-    i = int(np.argmin(np.abs(np.log(grid.eta_B / eta_B))))
-    above = np.nonzero(np.isinf(grid.loss[i + 1 :, j]))[0]
-    return int(above[0]) + 1 if above.size else None
-
-
-def check_loraplus(heatmap: xr.Dataset | None, *, steps=(10, 200)) -> tuple[ClaimCheck, ...]:
-    """The LoRA+ toy-MLP claims (Figure 2 and its caption) against a 2-D rate sweep."""
-    if heatmap is None:
-        return tuple(_no_data(k, CLAIMS_E1, "heatmap") for k in CLAIMS_E1)
-    last = int(heatmap.step.values[-1])
-    panels = {
-        (loss, min(int(s), last)): data.heatmap_grid(heatmap, loss, min(int(s), last))
-        for loss in ("train_loss", "test_loss")
-        for s in steps
-    }
-    main_key = ("test_loss", min(int(steps[-1]), last))
-    grid = panels[main_key]
-    (a_star, b_star), equal = data.best_pairs(grid)
-
-    ratios = {
-        f"{loss}_t{s}": data.best_pairs(g)[0][1] / data.best_pairs(g)[0][0]
-        for (loss, s), g in panels.items()
-    }
-    near_above, near_total = 0, 0
-    for g in panels.values():
-        best = np.nanmin(np.where(np.isfinite(g.loss), g.loss, np.nan))
-        ii, jj = np.nonzero(np.isfinite(g.loss) & (g.loss <= best * (1 + data.NEAR_BEST)))
-        near_above += int((g.eta_B[ii] > g.eta_A[jj]).sum())
-        near_total += ii.size
-    if all(r >= MUCH_LARGER for r in ratios.values()):
-        verdict_a = REPRODUCED
-    elif all(r > 1 for r in ratios.values()) or 2 * near_above > near_total:
-        verdict_a = PARTLY
-    else:
-        verdict_a = NOT
-    claim_a = ClaimCheck(
-        "E1(a)",
-        CLAIMS_E1["E1(a)"],
-        "best-pair η_B/η_A: "
-        + ", ".join(f"{k}: {_g(r)}" for k, r in ratios.items())
-        + f"; {near_above} of {near_total} within-1% pairs have η_B > η_A",
-        verdict_a,
-        {
-            **{f"ratio_{k}": r for k, r in ratios.items()},
-            "near_best_above_diagonal": float(near_above),
-            "near_best_total": float(near_total),
-        },
-    )
-
-    distance = _column_distance_to_divergence(grid, a_star, b_star)
-    spacing = float(np.diff(np.log10(grid.eta_B)).mean()) if grid.eta_B.size > 1 else float("nan")
-    if distance is None:
-        evidence_b, verdict_b = "no pair above the best one (same η_A) diverged in the grid", NOT
-    else:
-        evidence_b = (
-            f"the first diverged pair is {distance} grid step(s) of η_B "
-            f"({spacing:.2g} decades each) above the best pair"
-        )
-        verdict_b = REPRODUCED if distance <= 2 else PARTLY if distance <= 4 else NOT
-    claim_b = ClaimCheck(
-        "E1(b)",
-        CLAIMS_E1["E1(b)"],
-        evidence_b,
-        verdict_b,
-        {"steps_to_divergence": float(distance) if distance else float("nan")},
-    )
-
-    printed = max(_decades(a_star, CAPTION_OPTIMUM[0]), _decades(b_star, CAPTION_OPTIMUM[1]))
-    swapped = max(_decades(a_star, CAPTION_OPTIMUM[1]), _decades(b_star, CAPTION_OPTIMUM[0]))
-    if printed <= MATCH_DECADES:
-        verdict_c, how = REPRODUCED, "matches the caption as printed"
-    elif swapped <= MATCH_DECADES:
-        verdict_c, how = PARTLY, "matches the caption only with η_A and η_B swapped"
-    else:
-        verdict_c, how = NOT, "matches neither the caption nor its swap"
-    claim_c = ClaimCheck(
-        "E1(c)",
-        CLAIMS_E1["E1(c)"],
-        f"our optimum (η_A*, η_B*) = ({_g(a_star)}, {_g(b_star)}): {how} "
-        f"(off by {printed:.2g} decades as printed, {swapped:.2g} swapped)",
-        verdict_c,
-        {"eta_A": a_star, "eta_B": b_star, "decades_printed": printed, "decades_swapped": swapped},
-    )
-
-    if equal is None:
-        claim_d = ClaimCheck(
-            "E1(d)", CLAIMS_E1["E1(d)"], "the grid has no trainable equal pair", NOT
-        )
-        claim_e = ClaimCheck(
-            "E1(e)", CLAIMS_E1["E1(e)"], "the grid has no trainable equal pair", NO_DATA
-        )
-    else:
-        off = _decades(equal[0], CAPTION_EQUAL)
-        claim_d = ClaimCheck(
-            "E1(d)",
-            CLAIMS_E1["E1(d)"],
-            f"our best equal pair: {_g(equal[0])} ({off:.2g} decades from the caption's)",
-            REPRODUCED if off <= MATCH_DECADES else PARTLY if off <= 1 else NOT,
-            {"eta": equal[0], "decades": off},
-        )
-        i = int(np.argmin(np.abs(np.log(grid.eta_B / equal[1]))))
-        j = int(np.argmin(np.abs(np.log(grid.eta_A / equal[0]))))
-        best_loss, equal_loss = float(np.nanmin(grid.loss)), float(grid.loss[i, j])
-        gain = equal_loss / best_loss
-        claim_e = ClaimCheck(
-            "E1(e)",
-            CLAIMS_E1["E1(e)"],
-            f"test loss at t={main_key[1]}: best pair {_g(best_loss)}, best equal pair "
-            f"{_g(equal_loss)} (×{gain:.3g})",
-            REPRODUCED if gain > 1 + data.NEAR_BEST else NOT,
-            {"best_loss": best_loss, "equal_loss": equal_loss},
-        )
-    return claim_a, claim_b, claim_c, claim_d, claim_e
 
 
 def check_claims(
     figure2: xr.Dataset | None = None,
     figure3: xr.Dataset | None = None,
     heatmap: xr.Dataset | None = None,
+    edge: xr.Dataset | None = None,
+    *,
+    calibrate: bool = True,
 ) -> tuple[ClaimCheck, ...]:
-    """Every claim of docs/reproduction.md: E2 (a)-(e), then the LoRA+ E1 claims."""
-    return check_init_paper(figure2, figure3) + check_loraplus(heatmap)
+    """Every claim of docs/reproduction.md: E2 (a)-(e), the stability edge, then LoRA+ E1.
+
+    ``calibrate`` computes each rule's null pass rate (seconds per rule; off in quick tests).
+    """
+    return (
+        check_init_paper(figure2, figure3, calibrate=calibrate)
+        + check_stability_edge(edge, calibrate=calibrate)
+        + check_loraplus(heatmap, calibrate=calibrate)
+    )
 
 
 def claims_table(checks) -> str:
-    """A Markdown table: claim, what our data shows, verdict.
+    """A Markdown table: claim, rule, what our data shows, null pass rate, verdict.
 
     >>> print(claims_table([ClaimCheck("X", "a claim", "numbers", NO_DATA)]))
-    | claim | paper says | our data | verdict |
-    | --- | --- | --- | --- |
-    | X | a claim | numbers | no data |
+    | claim | paper says | rule (alternative excluded) | our data | null pass rate | verdict |
+    | --- | --- | --- | --- | --- | --- |
+    | X | a claim |  | numbers | n/a | no data |
     """
-    rows = ["| claim | paper says | our data | verdict |", "| --- | --- | --- | --- |"]
+    rows = [
+        "| claim | paper says | rule (alternative excluded) | our data | null pass rate "
+        "| verdict |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
 
     def cell(text: str) -> str:
         return text.replace("|", "\\|")  # |Z_A| must not end a table cell
 
-    rows += [f"| {c.key} | {cell(c.claim)} | {cell(c.evidence)} | {c.verdict} |" for c in checks]
+    def null(c: ClaimCheck) -> str:
+        if math.isnan(c.null_pass_rate):
+            return "n/a" if not c.null else cell(c.null)
+        return f"{c.null_pass_rate:.2f} ({cell(c.null)})"
+
+    rows += [
+        f"| {c.key} | {cell(c.claim)} | {cell(c.rule)} | {cell(c.evidence)} | {null(c)} "
+        f"| {c.verdict} |"
+        for c in checks
+    ]
     return "\n".join(rows)

@@ -106,6 +106,28 @@ def figure2_optimum(
     )
 
 
+def figure2_seed_optima(
+    results: xr.Dataset, loss: str = "train_loss", step: int | None = None
+) -> dict[str, np.ndarray]:
+    """Per init, every seed's interpolated optimum ``[W, S]`` (NaN where it is only a bound: on
+    the grid's edge or next to a diverged run), with the preset's window."""
+    from toymodels.sweeps._seed_optima import seed_optima
+
+    require(results, loss)
+    table = seed_optima(results, loss, step, window=analysis_window(results))
+    return {init: t["rates"] for init, t in table.items()}
+
+
+def edge_seed_rates(
+    results: xr.Dataset, level: float, horizon: int | None = None
+) -> dict[str, np.ndarray]:
+    """Per init, every seed's stability edge ``[W, S]`` at ``level`` (NaN: not found)."""
+    from toymodels.sweeps._edge import edge_table
+
+    require(results, "Z_B")
+    return {init: t["rates"] for init, t in edge_table(results, level, horizon).items()}
+
+
 def cell_at_optimum(results: xr.Dataset, init: str, width: int) -> xr.Dataset:
     """The runs of one (init, width) at its best rate by seed-mean final train loss (no ``lr``).
 

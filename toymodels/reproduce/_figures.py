@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# No matplotlib.use() here: importing the package must never switch a notebook's backend (even
+# force=False switches it before pyplot is imported). The CLIs choose Agg at their entry point.
 import matplotlib
-
-matplotlib.use("Agg", force=False)  # files only; a notebook's inline backend still wins
-
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
@@ -28,8 +27,9 @@ from matplotlib.patches import Patch
 import theory
 from theory._phase import plot_phase_diagram
 from theory.style import INIT_COLORS, OKABE_ITO, REFERENCE_STYLES
-from toymodels.core import INIT_LABELS, MODELS, fit_power_law
+from toymodels.core import INIT_LABELS, MODELS, bootstrap_exponent, geometric_means
 from toymodels.reproduce import _figure_data as data
+from toymodels.reproduce import _heatmap_seeds as hs
 
 #: The theory model of the Init paper's teacher-student model, whose optimal rates Figure 2 shows.
 ADAM_LAYER = MODELS["teacher-student"].theory_model
@@ -58,69 +58,109 @@ def _width_axis(ax, widths) -> None:
     ax.set_xlabel("width $n$ (LoRA layer fan-in, log scale)")
 
 
+def _seed_scaling(ax, widths, tables: dict[str, np.ndarray], symbol: str) -> None:
+    """Per init: every seed's value (small points), the per-width geometric mean (large points),
+    the fitted power law with the band its seed-bootstrap interval of the slope spans (pivoted at
+    the centre of the data), and the theory's slope through the same centre (grey)."""
+    for offset, (init, values) in zip((-0.04, 0.04), tables.items(), strict=False):
+        color = INIT_COLORS.get(init, OKABE_ITO[0])
+        label = INIT_LABELS.get(init, init)
+        x = np.repeat(widths[:, None], values.shape[1], axis=1) * 2.0**offset
+        ok = np.isfinite(values)
+        ax.plot(x[ok], values[ok], "o", color=color, ms=3.5, alpha=0.45, mew=0)
+        means = geometric_means(values)
+        has = np.isfinite(means)
+        ax.plot(widths[has] * 2.0**offset, means[has], "o", color=color, ms=7, mec="white")
+        if has.sum() < 3 or values.shape[1] < 2:
+            continue
+        fit = bootstrap_exponent(widths, values)
+        logn = np.log(widths[has])
+        centre_x, centre_y = logn.mean(), np.log(means[has]).mean()
+        span = np.linspace(np.log(widths.min()), np.log(widths.max()), 50)
+        lines = [np.exp(centre_y + k * (span - centre_x)) for k in (fit.value, *fit.ci)]
+        ax.fill_between(
+            np.exp(span), np.minimum(*lines[1:]), np.maximum(*lines[1:]), color=color, alpha=0.18
+        )
+        predicted = theory.predicted_rate_exponent(ADAM_LAYER, init)
+        ax.plot(
+            np.exp(span),
+            lines[0],
+            "-",
+            color=color,
+            lw=1.6,
+            label=f"{label}: ${symbol} \\propto n^{{{fit.value:.2f}}}$ "
+            f"[{fit.ci[0]:.2f}, {fit.ci[1]:.2f}] (theory $n^{{{predicted}}}$)",
+        )
+        ax.plot(
+            np.exp(span),
+            np.exp(centre_y + float(predicted) * (span - centre_x)),
+            REFERENCE_STYLES.get(str(predicted), "--"),
+            color="0.35",
+            lw=1.1,
+            label=f"theory slope $n^{{{predicted}}}$ (reference, through {label}'s data)",
+        )
+
+
+def _seed_legend(ax, n_seeds: int) -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    handles += [
+        Line2D([], [], marker="o", ls="", color="0.4", ms=3.5, alpha=0.6),
+        Line2D([], [], marker="o", ls="", color="0.4", ms=7, mec="white"),
+        Patch(color="0.5", alpha=0.3),
+    ]
+    labels += [
+        f"one seed ({n_seeds} per width)",
+        "geometric mean over seeds",
+        "95% seed-bootstrap interval of the slope",
+    ]
+    ax.legend(handles, labels, fontsize=7, loc="best")
+
+
 def plot_optimal_rates(results: xr.Dataset, *, loss: str = "train_loss") -> Figure:
     """Initialization paper, Figure 2: optimal learning rate against width, both inits.
 
-    Points are the rate with the lowest seed-mean final ``loss``; the band spans the rates within
-    1% of it; hollow points lie on the edge of the rate grid. Each init gets its fitted power law
-    (legend, with the 95% interval and the theory's exponent); the grey lines are C₁n⁻¹ and
-    C₂n⁻¹ᐟ², their constants fitted (slope fixed) through Init[B]'s and Init[A]'s points
-    respectively.
+    Each seed's optimum is the parabola vertex in log η through its three best grid points
+    (``interpolated_optimum``); an optimum on the grid's edge is a bound and is not drawn (the
+    title counts them). Per init: the per-seed points, their geometric mean per width, the fitted
+    power law with its seed-bootstrap band, and the theory's slope as a grey reference line.
     """
-    opt = data.figure2_optimum(results, loss)
-    widths = opt.eta.width.values
-    fig, ax = plt.subplots(figsize=(6.4, 4.6), layout="constrained")
-    for init in opt.eta.init.values:
-        init = str(init)
-        color = INIT_COLORS.get(init, OKABE_ITO[0])
-        eta = opt.eta.sel(init=init).values
-        ok = np.isfinite(eta)
-        ax.fill_between(
-            widths[ok],
-            opt.band_low.sel(init=init).values[ok],
-            opt.band_high.sel(init=init).values[ok],
-            color=color,
-            alpha=0.18,
-            lw=0,
-        )
-        label = INIT_LABELS.get(init, init)
-        if ok.sum() >= 2:
-            fit = fit_power_law(widths[ok], eta[ok])
-            label += (
-                f": $\\eta^* \\propto n^{{{fit.exponent:.2f}}}$ [{fit.ci[0]:.2f}, {fit.ci[1]:.2f}]"
-            )
-            predicted = theory.predicted_rate_exponent(ADAM_LAYER, init)
-            label += f" (theory $n^{{{predicted}}}$)"
-        ax.plot(widths[ok], eta[ok], "-", color=color, lw=1.6, label=label)
-        edge = opt.at_grid_edge.sel(init=init).values & ok
-        ax.plot(widths[ok & ~edge], eta[ok & ~edge], "o", color=color, ms=6)
-        ax.plot(widths[edge], eta[edge], "o", mfc="white", mec=color, ms=6)
-    for init, slope, text in (("B", -1.0, "-1"), ("A", -0.5, "-1/2")):
-        if init not in opt.eta.init.values:
-            continue
-        eta = opt.eta.sel(init=init).values
-        ok = np.isfinite(eta)
-        if not ok.any():
-            continue
-        constant = np.exp(np.mean(np.log(eta[ok]) - slope * np.log(widths[ok])))
-        ax.plot(
-            widths,
-            constant * widths**slope,
-            REFERENCE_STYLES[text],
-            color="0.35",
-            lw=1.2,
-            label=f"$C \\, n^{{{text}}}$ (reference)",
-        )
-    _width_axis(ax, widths)
+    tables = data.figure2_seed_optima(results, loss)
+    widths = np.asarray(results["width"].values, dtype=np.float64)
+    fig, ax = plt.subplots(figsize=(6.4, 4.8), layout="constrained")
+    _seed_scaling(ax, widths, tables, "\\eta^*")
+    _width_axis(ax, widths.astype(int))
     ax.set_yscale("log")
-    ax.set_ylabel(f"optimal learning rate $\\eta^*$ (lowest seed-mean {loss.replace('_', ' ')})")
-    ax.set_title("Optimal learning rate against width (teacher-student, AdamW)")
-    handles, labels = ax.get_legend_handles_labels()
-    handles.append(Line2D([], [], marker="o", ls="", mfc="white", mec="0.3"))
-    labels.append("optimum on the edge of the rate grid")
-    handles.append(Patch(color="0.5", alpha=0.3))
-    labels.append("rates within 1% of the best loss")
-    ax.legend(handles, labels, fontsize=8, loc="lower left")
+    ax.set_ylabel(f"optimal learning rate $\\eta^*$ (per seed, {loss.replace('_', ' ')})")
+    bounds = sum(int(np.isnan(v).sum()) for v in tables.values())
+    note = f"; {bounds} optima on a grid edge not drawn" if bounds else ""
+    ax.set_title(f"Optimal learning rate against width (teacher-student, AdamW{note})", fontsize=10)
+    _seed_legend(ax, results.sizes["seed"])
+    ax.grid(True, which="major", alpha=0.3)
+    _footer(fig, results)
+    return fig
+
+
+def plot_stability_edge(results: xr.Dataset, *, level: float | None = None) -> Figure:
+    """The stability edge η_edge(n): the first rate at which max_t RMS(Z_B) reaches ``level``
+    (default ``toymodels.sweeps._edge.DEFAULT_LEVEL``), per seed, both inits, with the fitted
+    power laws, their seed-bootstrap bands and the theory's slopes."""
+    from toymodels.sweeps._edge import DEFAULT_LEVEL
+
+    level = DEFAULT_LEVEL if level is None else level
+    tables = data.edge_seed_rates(results, level)
+    widths = np.asarray(results["width"].values, dtype=np.float64)
+    fig, ax = plt.subplots(figsize=(6.4, 4.8), layout="constrained")
+    _seed_scaling(ax, widths, tables, "\\eta_{edge}")
+    _width_axis(ax, widths.astype(int))
+    ax.set_yscale("log")
+    horizon = int(results["step"][-1])
+    ax.set_ylabel(
+        f"$\\eta_{{edge}}$: first rate with $\\max_{{t\\leq {horizon}}}$ RMS$(Z_B) \\geq {level:g}$"
+    )
+    missing = sum(int(np.isnan(v).sum()) for v in tables.values())
+    note = f"; {missing} seeds not bracketed" if missing else ""
+    ax.set_title(f"Stability edge against width (teacher-student, AdamW{note})", fontsize=10)
+    _seed_legend(ax, results.sizes["seed"])
     ax.grid(True, which="major", alpha=0.3)
     _footer(fig, results)
     return fig
@@ -191,109 +231,165 @@ def _edges(axis: np.ndarray) -> np.ndarray:
     return 10 ** np.concatenate([[log[0] - step / 2], mid, [log[-1] + step / 2]])
 
 
-def plot_rate_heatmaps(results: xr.Dataset, *, steps=(10, 200)) -> Figure:
-    """LoRA+ Figure 2 (top): seed-mean train and test loss over the (η_A, η_B) grid at two steps.
+#: The heatmap's colour scale ends at this quantile of the finite losses of a panel (losses above
+#: it share the top colour), so the stable region's variation is not spent on the unstable edge.
+COLOR_QUANTILE = 0.75
 
-    x is η_A (the rate of A, r × n), y is η_B (the rate of B, n × r). "+" marks the pairs whose loss
-    is within 1% of that panel's best, the star the best pair; grey cells diverged in some seed; the
-    dashed line is η_A = η_B.
+
+def plot_rate_heatmaps(results: xr.Dataset, *, steps=(10, 200)) -> Figure:
+    """LoRA+ Figure 2 (top), robust to one seed: loss over the (η_A, η_B) grid at two steps, and
+    the fraction of seeds diverged.
+
+    x is η_A (the rate of A, r × n), y is η_B (the rate of B, n × r). Rows 1-2: train and test
+    loss, the seed median over the seeds that trained (grey where more than half diverged),
+    colours clipped at the :data:`COLOR_QUANTILE` quantile; the star is the optimum of that median
+    rule, the diamond the optimum of the "any seed diverged ⇒ +∞" rule, "+" the pairs within 1%
+    of the median rule's best; the dashed line is η_A = η_B. Row 3: the fraction of seeds
+    diverged by each step.
     """
     last = int(results.step.values[-1])
     steps = tuple(min(int(s), last) for s in steps)
     fig, axes = plt.subplots(
-        2, len(steps), figsize=(5.2 * len(steps), 8.4), squeeze=False, layout="constrained"
+        3, len(steps), figsize=(5.4 * len(steps), 12.0), squeeze=False, layout="constrained"
     )
-    cmap = plt.get_cmap("viridis").with_extremes(bad="0.8")
-    for row, loss in enumerate(("train_loss", "test_loss")):
-        for col, step in enumerate(steps):
+    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="0.8", over="#fde725")
+    n_seeds = results.sizes["seed"]
+    for col, step in enumerate(steps):
+        for row, loss in enumerate(("train_loss", "test_loss")):
             ax = axes[row, col]
-            grid = data.heatmap_grid(results, loss, step)
-            finite = np.isfinite(grid.loss)
-            values = np.ma.masked_where(~finite, grid.loss)
-            norm = LogNorm(vmin=values.min(), vmax=values.max()) if finite.any() else None
-            mesh = ax.pcolormesh(
-                _edges(grid.eta_A), _edges(grid.eta_B), values, cmap=cmap, norm=norm
-            )
-            fig.colorbar(mesh, ax=ax, label=f"{loss.replace('_', ' ')} (seed mean, log scale)")
+            grids = hs.seed_grids(results, loss, step)
+            median = hs.median_loss(grids)
+            finite = np.isfinite(median)
+            values = np.ma.masked_where(~finite, median)
+            norm = None
             if finite.any():
-                best = np.nanmin(np.where(finite, grid.loss, np.nan))
-                ii, jj = np.nonzero(finite & (grid.loss <= best * (1 + data.NEAR_BEST)))
+                top = float(np.quantile(median[finite], COLOR_QUANTILE))
+                norm = LogNorm(vmin=float(median[finite].min()), vmax=top)
+            mesh = ax.pcolormesh(
+                _edges(grids.eta_A), _edges(grids.eta_B), values, cmap=cmap, norm=norm
+            )
+            fig.colorbar(mesh, ax=ax, extend="max", label=f"{loss.replace('_', ' ')} (seed median)")
+            best = hs.best_pair(median, grids)
+            if best is not None:
+                ii, jj = np.nonzero(finite & (median <= best[2] * (1 + data.NEAR_BEST)))
                 ax.plot(
-                    grid.eta_A[jj],
-                    grid.eta_B[ii],
+                    grids.eta_A[jj],
+                    grids.eta_B[ii],
                     "+",
                     color="white",
                     ms=9,
                     mew=2,
-                    zorder=3,  # above the best pair's star, which is also within 1%
+                    zorder=3,
                     path_effects=[patheffects.withStroke(linewidth=3.5, foreground="black")],
                 )
-                (a, b), _ = data.best_pairs(grid)
-                ax.plot([a], [b], "*", color=BEST_COLOR, mfc="white", ms=15, zorder=2)
-            lo = max(grid.eta_A.min(), grid.eta_B.min())
-            hi = min(grid.eta_A.max(), grid.eta_B.max())
-            ax.plot([lo, hi], [lo, hi], "--", color=EQUAL_COLOR, lw=2)
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            ax.set_xlabel(r"$\eta_A$ (learning rate of $A \in \mathbb{R}^{r\times n}$)")
-            ax.set_ylabel(r"$\eta_B$ (learning rate of $B \in \mathbb{R}^{n\times r}$)")
-            ax.set_title(f"{loss.replace('_', ' ')} at $t = {step}$")
+                ax.plot([best[0]], [best[1]], "*", color=BEST_COLOR, mfc="white", ms=15, zorder=2)
+            any_best = hs.best_pair(hs.any_diverged_loss(grids), grids)
+            if any_best is not None:
+                ax.plot(
+                    [any_best[0]], [any_best[1]], "D", mec=OKABE_ITO[5], mfc="none", ms=11, mew=2
+                )
+            ax.set_title(
+                f"{loss.replace('_', ' ')} at $t = {step}$ (colours clipped at the "
+                f"{COLOR_QUANTILE:.0%} quantile)",
+                fontsize=10,
+            )
+        ax = axes[2, col]
+        fraction = hs.diverged_fraction(hs.seed_grids(results, "train_loss", step))
+        mesh = ax.pcolormesh(
+            _edges(grids.eta_A), _edges(grids.eta_B), fraction, cmap="Greys", vmin=0, vmax=1
+        )
+        fig.colorbar(mesh, ax=ax, label=f"fraction of the {n_seeds} seeds diverged")
+        ax.set_title(f"seeds diverged by $t = {step}$")
+    for ax in axes.flat:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        ax.plot([max(x0, y0), min(x1, y1)], [max(x0, y0), min(x1, y1)], "--", color=EQUAL_COLOR)
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+        ax.set_xlabel(r"$\eta_A$ (learning rate of $A \in \mathbb{R}^{r\times n}$)")
+        ax.set_ylabel(r"$\eta_B$ (learning rate of $B \in \mathbb{R}^{n\times r}$)")
     handles = [
         Line2D([], [], marker="+", ls="", color="white", mec="black", ms=9, mew=2),
         Line2D([], [], marker="*", ls="", mec=BEST_COLOR, mfc="white", ms=12),
+        Line2D([], [], marker="D", ls="", mec=OKABE_ITO[5], mfc="none", ms=9, mew=2),
         Line2D([], [], ls="--", color=EQUAL_COLOR, lw=2),
         Patch(color="0.8"),
     ]
     labels = [
-        "within 1% of the best loss",
-        "best pair",
+        "within 1% of the best seed-median loss",
+        "best pair (seed median, diverged seeds left out)",
+        'best pair ("any seed diverged ⇒ +∞")',
         r"$\eta_A = \eta_B$",
-        "diverged (some seed) or not run",
+        "more than half of the seeds diverged",
     ]
-    fig.legend(handles, labels, loc="outside upper center", ncols=4, fontsize=9)
+    fig.legend(handles, labels, loc="outside upper center", ncols=3, fontsize=9)
     _footer(fig, results)
     return fig
 
 
 def plot_loss_curves(results: xr.Dataset, *, select_by: str = "test_loss") -> Figure:
-    """LoRA+ Figure 2 (bottom): loss against step at the best pair and at the best equal pair.
+    """LoRA+ Figure 2 (bottom): loss against step at the best pair with η_B > η_A and at the best
+    equal pair, every seed (thin) and the seed median (thick).
 
-    Both pairs are chosen by the seed-mean ``select_by`` at the last step; when the other loss
-    (train for test) picks a third pair, its curve is drawn too (dotted), so a tie between the
-    two named pairs does not hide where the other loss puts its optimum. Lines are seed means,
-    shading spans the seeds' minimum to maximum.
+    Both pairs are chosen by the seed-median ``select_by`` at the last step over the seeds that
+    trained (pairs where at most half diverged). The title says when the overall best pair is the
+    equal pair (the two curves then compare the best pair with the best one above the diagonal).
     """
-    grid = data.heatmap_grid(results, select_by)
-    best, equal = data.best_pairs(grid)
-    pairs = [("best pair", best, BEST_COLOR, "-")]
-    if equal is not None:
-        pairs.append(("best equal pair", equal, EQUAL_COLOR, "-"))
-    other = "train_loss" if select_by == "test_loss" else "test_loss"
-    other_best, _ = data.best_pairs(data.heatmap_grid(results, other))
-    if all(not np.allclose(other_best, pair) for _, pair, _, _ in pairs):
-        label = f"best pair by {other.replace('_', ' ')}"
-        pairs.append((label, other_best, OKABE_ITO[7], ":"))
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    grids = hs.seed_grids(results, select_by)
+    median = hs.median_loss(grids)
+    above = hs.best_pair(median, grids, hs.above_diagonal(grids))
+    equal = hs.best_pair(median, grids, hs.on_diagonal(grids))
+    overall = hs.best_pair(median, grids)
+    pairs = [
+        (r"best pair with $\eta_B > \eta_A$", above, BEST_COLOR),
+        ("best equal pair", equal, EQUAL_COLOR),
+    ]
+    fig, axes = plt.subplots(1, 2, figsize=(10.5, 5.0), layout="constrained")
     steps = results.step.values
+    fraction = hs.diverged_fraction(grids)
     for ax, loss in zip(axes, ("train_loss", "test_loss"), strict=True):
-        for label, (a, b), color, style in pairs:
-            runs = data.select_pair(results, a, b)[loss].squeeze(drop=True)
-            runs = runs.transpose("seed", "step").values
-            ax.fill_between(steps, runs.min(0), runs.max(0), color=color, alpha=0.2, lw=0)
+        top = 0.0
+        for label, pair, color in pairs:
+            if pair is None:
+                continue
+            cell = data.select_pair(results, pair[0], pair[1])
+            runs = cell[loss].squeeze(drop=True).transpose("seed", "step").values
+            runs = np.where(np.isfinite(runs), runs, np.nan).astype(np.float64)
+            trained = cell["diverged_step"].squeeze(drop=True).values < 0
+            for seed_run in runs[trained]:
+                ax.plot(steps, seed_run, "-", color=color, lw=0.7, alpha=0.45)
+            median = np.nanmedian(runs[trained], axis=0)
+            top = max(top, float(np.nanmax(median)))
+            i = int(np.argmin(np.abs(np.log(grids.eta_B / pair[1]))))
+            j = int(np.argmin(np.abs(np.log(grids.eta_A / pair[0]))))
             ax.plot(
                 steps,
-                runs.mean(0),
-                style,
+                median,
+                "-",
                 color=color,
-                lw=1.8,
-                label=f"{label}: $(\\eta_A, \\eta_B)$ = ({_sci(a)}, {_sci(b)})",
+                lw=2.2,
+                label=f"{label}: $(\\eta_A, \\eta_B)$ = ({_sci(pair[0])}, {_sci(pair[1])}); "
+                f"{fraction[i, j] * grids.seeds.size:.0f} of {grids.seeds.size} seeds "
+                "diverged (not drawn)",
             )
         ax.set_yscale("log")
+        if top > 0:
+            ax.set_ylim(top=2 * top)
         ax.set_xlabel("training step $t$")
-        ax.set_ylabel(f"{loss.replace('_', ' ')} (mean over seeds; band: min-max)")
+        ax.set_ylabel(f"{loss.replace('_', ' ')} (thin: each trained seed; thick: median)")
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(f"LoRA+ toy MLP: pairs chosen by {select_by.replace('_', ' ')} at the last step")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside upper center", ncols=1, fontsize=9)
+    note = ""
+    if overall is not None and equal is not None and np.allclose(overall[:2], equal[:2]):
+        note = "\nthe overall best pair is the equal pair: η_B > η_A does not win here"
+    elif overall is not None and above is not None and np.allclose(overall[:2], above[:2]):
+        note = "\nthe overall best pair is the η_B > η_A pair shown"
+    fig.suptitle(
+        f"LoRA+ toy MLP: pairs chosen by the seed-median {select_by.replace('_', ' ')} at the "
+        f"last step ({grids.seeds.size} seeds){note}"
+    )
     _footer(fig, results)
     return fig
 
@@ -317,6 +413,7 @@ FIGURE_STEMS = {
     "figure2": ("init_fig2_optimal_lr",),
     "figure3": ("init_fig3_feature_norms",),
     "heatmap": ("loraplus_fig2_heatmaps", "loraplus_fig2_curves"),
+    "edge": ("stability_edge",),
 }
 #: Theory models whose phase diagrams (``theory``'s, both inits) are drawn beside the data figures.
 PHASE_MODELS = ("adam", "gd-linear")
@@ -342,6 +439,7 @@ def make_figures(stores: dict, out: Path, *, phase: bool = False) -> list[Path]:
         "init_fig3_feature_norms": lambda: plot_feature_norms(stores["figure3"]),
         "loraplus_fig2_heatmaps": lambda: plot_rate_heatmaps(stores["heatmap"]),
         "loraplus_fig2_curves": lambda: plot_loss_curves(stores["heatmap"]),
+        "stability_edge": lambda: plot_stability_edge(stores["edge"]),
     }
     written: list[Path] = []
     for store in FIGURE_STEMS:

@@ -78,6 +78,21 @@ class Preset:
     summary_steps: tuple[int | None, ...] = (None,)
 
 
+def octave_grid(low: float, high: float, per_octave: int) -> tuple[float, ...]:
+    """Rates ``2^low … 2^high`` spaced by ``2^(1/per_octave)``, ends included.
+
+    >>> octave_grid(-2, -1, 2)
+    (0.25, 0.353553, 0.5)
+    """
+    count = round((high - low) * per_octave) + 1
+    return log_grid(2.0**low, 2.0**high, count)
+
+
+#: Figure 2 (docs/sweeps.md, "Figure 2"): 8 seeds, and one fine grid of spacing 2^(1/4) per width,
+#: shifted with width by n^-3/4 and wide enough (5.5 octaves) that every seed's optimum in the
+#: exploratory runs (/work/notes edge-findings §2) lies 1 octave or more inside it. The optimum per
+#: seed is the parabola through the grid minimum and its neighbours (`interpolated_optimum`); one on
+#: the grid's edge is reported as a bound, never as an estimate.
 FIGURE2 = {
     "paper": Preset(
         experiment="figure2",
@@ -85,8 +100,8 @@ FIGURE2 = {
         model="teacher-student",
         inits=("A", "B"),
         widths=powers_of_two(7, 13),
-        seeds=(0, 1),
-        rates=log_grid(2**-10, 2**-3, 8),
+        seeds=tuple(range(8)),
+        rates=octave_grid(-8.5, -3, 4),
         rate_scaling="-3/4",
         train={**_TEACHER_STUDENT, "steps": 150, "record": False},
         window=15,
@@ -97,11 +112,43 @@ FIGURE2 = {
         model="teacher-student",
         inits=("A", "B"),
         widths=powers_of_two(7, 10),
-        seeds=(0,),
-        rates=log_grid(2**-8, 2**-3, 6),
+        seeds=(0, 1, 2, 3),
+        rates=octave_grid(-8, -3, 2),
         rate_scaling="-3/4",
         train={**_TEACHER_STUDENT, "steps": 80, "record": False},
         window=8,
+    ),
+}
+
+#: The stability edge (docs/sweeps.md, "The stability edge"): equal rates over one unscaled grid of
+#: spacing 2^(1/4) shared by both inits and every width, 2^-17 … 2^0, which brackets every seed's
+#: crossing of the levels 1, 4 and 10 at widths 2^7 … 2^13 in the exploratory runs (Init[A]'s
+#: edges lie in 2^-9 … 2^-1, Init[B]'s in 2^-16 … 2^-2). T = 25: the crossings at C ≥ 2 are set in
+#: the first 10–25 steps (T = 25 and T = 100 agree within the intervals). ``record`` keeps Z_B per
+#: step, so every level and every horizon T' ≤ T is computed from the stored runs.
+EDGE = {
+    "paper": Preset(
+        experiment="edge",
+        name="paper",
+        model="teacher-student",
+        inits=("A", "B"),
+        widths=powers_of_two(7, 13),
+        seeds=tuple(range(8)),
+        rates=octave_grid(-17, 0, 4),
+        train={**_TEACHER_STUDENT, "steps": 25, "record": True},
+        metric="Z_B",
+    ),
+    # The quick edge: widths 2^7 … 2^10 and a 2^(1/2) grid (interpolated; half the runs).
+    "quick": Preset(
+        experiment="edge",
+        name="quick",
+        model="teacher-student",
+        inits=("A", "B"),
+        widths=powers_of_two(7, 10),
+        seeds=tuple(range(8)),
+        rates=octave_grid(-17, 0, 2),
+        train={**_TEACHER_STUDENT, "steps": 25, "record": True},
+        metric="Z_B",
     ),
 }
 
@@ -149,27 +196,41 @@ FIGURE3 = {
 #: (A ~ N(0, 1/n), B ~ N(0, 1)), plain gradient descent, 3 seeds, losses at t = 10 and t = 200.
 _LORA_MLP = {"optimizer": "sgd", "rank": 4, "n_train": 1000, "n_test": 100, "data_seed": 0}
 
+#: The LoRA+ grid: 16 rates per axis over 1e-4..1e1 (a third of a decade apart).
+_LORAPLUS_GRID = log_grid(1e-4, 1e1, 16)
+#: Across η_A's stability edge (some seeds diverge from η_A ≈ 2e-2 on) the η_A grid is twice as
+#: fine: a sixth of a decade over 10^-7/3..10^-1/3, so the edge is located per seed; the paper's
+#: grid points are kept, so every equal pair η_A = η_B of the 16 × 16 grid is still run.
+HEATMAP_ETA_A = tuple(
+    sorted(set(_LORAPLUS_GRID) | set(log_grid(10 ** (-7 / 3), 10 ** (-1 / 3), 13)))
+)
+
+#: Paper: 8 seeds (LoRA+ used 3; with 3, one diverged seed decided the optimum, issue 12).
 _HEATMAP_PAPER = Preset(
     experiment="heatmap",
     name="paper",
     model="lora-mlp",
     inits=("AB",),
     widths=(100,),
-    seeds=(0, 1, 2),
-    eta_A=log_grid(1e-4, 1e1, 16),
-    eta_B=log_grid(1e-4, 1e1, 16),
+    seeds=tuple(range(8)),
+    eta_A=HEATMAP_ETA_A,
+    eta_B=_LORAPLUS_GRID,
     train={**_LORA_MLP, "steps": 200, "record": False},
     summary_steps=(10, 200),
 )
-# The quick heatmap differs only in the grid: 8 × 8 rates over the same range.
+# The quick heatmap: 8 × 8 rates over the same range, the paper's 3 seeds (`make demo` time).
 HEATMAP = {
     "paper": _HEATMAP_PAPER,
     "quick": dataclasses.replace(
-        _HEATMAP_PAPER, name="quick", eta_A=log_grid(1e-4, 1e1, 8), eta_B=log_grid(1e-4, 1e1, 8)
+        _HEATMAP_PAPER,
+        name="quick",
+        seeds=(0, 1, 2),
+        eta_A=log_grid(1e-4, 1e1, 8),
+        eta_B=log_grid(1e-4, 1e1, 8),
     ),
 }
 
-EXPERIMENTS = {"figure2": FIGURE2, "figure3": FIGURE3, "heatmap": HEATMAP}
+EXPERIMENTS = {"figure2": FIGURE2, "figure3": FIGURE3, "heatmap": HEATMAP, "edge": EDGE}
 
 
 def get_preset(experiment: str, name: str) -> Preset:

@@ -22,6 +22,7 @@ import xarray as xr
 import theory
 from toymodels.core import INIT_LABELS, MODELS
 from toymodels.sweeps import _analysis as analysis
+from toymodels.sweeps._seed_optima import seed_summary
 from toymodels.sweeps._store import completed_cells, stored_config
 
 
@@ -137,6 +138,7 @@ def _equal_rates(ds, model, metric, window, step) -> dict:
         "at_edge": at_edge,
         "fitted_exponent": fitted,
         "predicted_exponent": predicted,
+        **seed_summary(ds, metric, int(optimal.attrs["step"]), window=window),
     }
 
 
@@ -247,6 +249,22 @@ def _render_equal_rates(s: dict) -> list[str]:
             f"  {INIT_LABELS.get(init, init):<8} k = {fit['value']:+.2f}  [{low}, {high}]  "
             f" theory: {theory}"
         )
+    if s.get("exponent_difference") is not None:
+        lines.append(f"per-seed interpolated optima, bootstrap over {s['seeds']} seeds (95%):")
+        for init, fit in s["seed_exponent"].items():
+            if fit is not None:
+                lines.append(
+                    f"  {INIT_LABELS.get(init, init):<8} k = {fit['value']:+.3f}  "
+                    f"[{fit['ci'][0]:+.3f}, {fit['ci'][1]:+.3f}]"
+                )
+        diff = s["exponent_difference"]
+        lines.append(
+            f"  k_A − k_B (slope of η*_A/η*_B, paired) = {diff['value']:+.3f}  "
+            f"[{diff['ci'][0]:+.3f}, {diff['ci'][1]:+.3f}]"
+        )
+        bounds = sum(len(k) for row in s["seed_optimum_bounds"].values() for k in row.values())
+        if bounds:
+            lines.append(f"  {bounds} seed optima on a grid edge are bounds, left out of the fit")
     if any(s["at_edge"].values()):
         lines.append("note: an optimum at the grid edge is only a bound; widen --lr to bracket it")
     return lines

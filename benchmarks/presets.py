@@ -1,0 +1,74 @@
+"""Benchmark: a whole `lora-sweep` preset end to end (wall time and run-steps/s).
+
+    python -m benchmarks.presets edge paper          # the stability edge, paper preset
+    python -m benchmarks.presets figure2 quick --json -
+
+Runs ``lora-sweep EXPERIMENT --preset NAME`` into a fresh temporary file (compilation, training,
+saving and the summary with its bootstraps all included) and reports the wall time and the
+run-steps per second of the whole command: run-steps = inits × widths × rates × seeds × T.
+The machine is whatever it is: on a shared machine say how loaded it was (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def run_steps(experiment: str, preset: str) -> int:
+    """The run-steps of one preset: every run of every cell, ``T`` steps each.
+
+    >>> run_steps("edge", "quick")
+    56000
+    """
+    from toymodels.sweeps import sweep_config
+
+    config, _ = sweep_config(experiment, preset)
+    cells = len(config.inits) * len(config.widths)
+    return cells * config.n_rates * len(config.seeds) * config.steps
+
+
+def measure(experiment: str, preset: str) -> dict:
+    """Time ``lora-sweep EXPERIMENT --preset PRESET`` in this process; its record."""
+    from toymodels import cli
+
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        code = cli.main(
+            [experiment, "--preset", preset, "--quiet", "--out", str(Path(tmp) / "out.nc")]
+        )
+        wall = time.perf_counter() - start
+    steps = run_steps(experiment, preset)
+    return {
+        "experiment": experiment,
+        "preset": preset,
+        "exit_code": code,
+        "wall_s": round(wall, 1),
+        "run_steps": steps,
+        "run_steps_per_s": round(steps / wall, 1),
+        "load_average_after": os.getloadavg(),
+        "cores": os.cpu_count(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.presets", description=__doc__)
+    parser.add_argument("experiment", choices=("edge", "figure2"))
+    parser.add_argument("preset", choices=("paper", "quick"))
+    parser.add_argument("--json", help="also write the record to this file ('-': stdout only)")
+    args = parser.parse_args(argv)
+    record = measure(args.experiment, args.preset)
+    text = json.dumps(record)
+    print(text)
+    if args.json and args.json != "-":
+        Path(args.json).write_text(text + "\n", encoding="utf-8")
+    return 0 if record["exit_code"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
