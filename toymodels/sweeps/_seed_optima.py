@@ -36,6 +36,10 @@ def seed_optima(ds: xr.Dataset, metric: str, step: int | None, *, window: int) -
                 kinds.append(["not_run"] * n_seeds)
                 continue
             grid = cell_grid(ds, init, width)
+            if grid.size < 3:  # a parabola needs three rates: no per-seed estimate, not an error
+                rates.append([math.nan] * n_seeds)
+                kinds.append(["too_few_rates"] * n_seeds)
+                continue
             cell = losses.sel(init=init, width=width).transpose("seed", "lr").values
             optima = [interpolated_optimum(grid, row) for row in cell]
             rates.append([o.rate if o.interior else math.nan for o in optima])
