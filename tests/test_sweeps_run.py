@@ -275,11 +275,15 @@ def test_figure2_json_names_rates_exponents_and_the_theory(figure2_results, caps
         assert len(summary["fitted_exponent"][init]["ci"]) == 2
 
 
-def test_figure2_quick_scales_its_grid_with_width(figure2_results):
+def test_figure2_is_a_coarse_unscaled_grid_then_a_fine_window_per_cell(figure2_results):
     ds = toymodels.load_results(figure2_results)
-    assert ds["eta_A"].dims == ("width", "lr")
-    ratio = ds["eta_A"].sel(width=16) / ds["eta_A"].sel(width=8)
-    np.testing.assert_allclose(ratio, 2.0**-0.75, rtol=1e-5)
+    assert ds["eta_A"].dims == ("init", "width", "lr")
+    coarse = ds["eta_A"].where(ds["stage"] == "coarse", drop=True)
+    np.testing.assert_allclose(coarse.sel(width=16), coarse.sel(width=8))  # never scaled
+    np.testing.assert_allclose(coarse.isel(init=0, width=0), [1e-2, 10**-1.5, 1e-1], rtol=1e-5)
+    fine = ds["eta_A"].where(ds["stage"] == "fine", drop=True)
+    assert fine.sizes["lr"] == 7  # the quick window: 7 rates 2^(1/2) apart
+    np.testing.assert_allclose(np.diff(np.log2(fine.values), axis=-1), 0.5, rtol=1e-9)
 
 
 def test_figure3_takes_each_inits_optimal_rate_from_figure2(figure2_results, tmp_path, capsys):

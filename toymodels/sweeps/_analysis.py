@@ -23,6 +23,7 @@ import numpy as np
 import xarray as xr
 
 from toymodels.core import PowerLawFit, UsageError, fit_power_law
+from toymodels.sweeps._refine import FINE, stage_view
 from toymodels.sweeps._store import NOT_DIVERGED, NOT_RUN
 
 
@@ -85,8 +86,10 @@ def optimal_rates(
     *,
     window: int = 1,
     tolerance: float = 0.01,
+    stage: str = FINE,
 ) -> xr.Dataset:
-    """The optimum of every ``(init, width)`` cell.
+    """The optimum of every ``(init, width)`` cell (of a two-stage store, over its ``stage``:
+    by default the fine window, see ``_refine.stage_view``).
 
     Returns a Dataset over ``(init, width)`` with
 
@@ -100,6 +103,7 @@ def optimal_rates(
       not bracket the optimum and η* is only a bound);
     - ``completed``: whether the cell has run.
     """
+    ds = stage_view(ds, stage)
     # The result names its optimal rates eta_A, eta_B: the coordinates of the same name go.
     mean = mean_loss(ds, metric, step, window=window).drop_vars(["eta_A", "eta_B"])
     eta_A, eta_B = _rates(ds, mean)

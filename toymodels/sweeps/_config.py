@@ -23,6 +23,7 @@ import numpy as np
 
 from toymodels.core import UsageError, canonical_init
 from toymodels.sweeps import _presets
+from toymodels.sweeps._refine import COARSE, FINE, Refinement
 
 #: Dims the learning-rate coordinates may vary over, outermost first; ``lr`` is always present.
 RATE_DIMS = ("init", "width", "lr")
@@ -35,7 +36,9 @@ class SweepConfig:
     ``eta_A`` and ``eta_B`` are nested tuples over ``rate_dims`` (a suffix-closed subset of
     ``("init", "width", "lr")`` ending in ``lr``): a plain grid shared by every cell has
     ``rate_dims == ("lr",)``. ``train`` holds the remaining ``TrainConfig`` fields (``steps``,
-    ``optimizer``, ``rank``, ...), the same for every cell.
+    ``optimizer``, ``rank``, ...), the same for every cell. With a ``refinement``
+    (``_refine.py``) the grid is the first, coarse stage of a two-stage grid, and each cell's
+    window of ``refinement.size`` fine rates is chosen from its coarse runs.
 
     >>> config = SweepConfig.equal_rates(
     ...     experiment="run", model="teacher-student", inits=("A",), widths=(8, 16),
@@ -54,6 +57,7 @@ class SweepConfig:
     eta_B: tuple
     train: Mapping[str, Any]
     preset: str | None = None
+    refinement: Refinement | None = None
 
     @classmethod
     def equal_rates(cls, *, rates, **fields) -> SweepConfig:
@@ -91,7 +95,15 @@ class SweepConfig:
 
     @property
     def n_rates(self) -> int:
-        return int(np.shape(self.eta_A)[-1])
+        """Rates per cell (a two-stage grid: the coarse grid and the fine window)."""
+        fine = self.refinement.size if self.refinement is not None else 0
+        return int(np.shape(self.eta_A)[-1]) + fine
+
+    def stages(self) -> list[str] | None:
+        """The ``stage`` of each rate of a cell, for a two-stage grid (else None)."""
+        if self.refinement is None:
+            return None
+        return [COARSE] * int(np.shape(self.eta_A)[-1]) + [FINE] * self.refinement.size
 
     def _full(self, rates) -> np.ndarray:
         """The rates broadcast to ``[init, width, lr]``."""
@@ -108,9 +120,19 @@ class SweepConfig:
         return self._full(self.eta_A)[i, w].copy(), self._full(self.eta_B)[i, w].copy()
 
     def rate_coords(self):
-        """``eta_A`` and ``eta_B`` as DataArrays over ``rate_dims`` (the store's coordinates)."""
+        """``eta_A`` and ``eta_B`` as DataArrays over ``rate_dims`` (the store's coordinates); for
+        a two-stage grid over ``init, width, lr``, the fine rates NaN until their cell has run."""
         import xarray as xr
 
+        if self.refinement is not None:
+            window = np.full((len(self.inits), len(self.widths), self.refinement.size), np.nan)
+            coords = {"init": list(self.inits), "width": list(self.widths)}
+            return tuple(
+                xr.DataArray(
+                    np.concatenate([self._full(r), window], axis=-1), coords=coords, dims=RATE_DIMS
+                )
+                for r in (self.eta_A, self.eta_B)
+            )
         coords = {"init": list(self.inits), "width": list(self.widths)}
         coords = {d: coords[d] for d in self.rate_dims if d != "lr"}
         return tuple(
@@ -124,7 +146,9 @@ class SweepConfig:
 
     def to_json(self) -> dict:
         """The configuration as plain JSON values (stored in the results file)."""
+        refinement = {} if self.refinement is None else {"refinement": self.refinement.to_json()}
         return {
+            **refinement,
             "experiment": self.experiment,
             "preset": self.preset,
             "model": self.model,
@@ -151,6 +175,7 @@ class SweepConfig:
             eta_A=_nested_tuple(data["eta_A"]),
             eta_B=_nested_tuple(data["eta_B"]),
             train=dict(data["train"]),
+            refinement=Refinement.from_json(data.get("refinement")),
         )
 
 
@@ -398,6 +423,8 @@ def sweep_config(
         raise UsageError("no learning rates given (--lr)")
     scaling = rate_scaling if rate_scaling is not None else preset.rate_scaling
     scaling = None if scaling is None else float(Fraction(str(scaling).strip()))  # "-3/4" or -0.75
+    # A two-stage preset keeps its fine stage whatever grid the first stage is given.
+    fields["refinement"] = preset.refinement
     if scaling is None or scaling == 0:
         return SweepConfig.equal_rates(rates=rates, **fields), preset
     return SweepConfig.scaled_rates(rates=rates, scaling=scaling, **fields), preset

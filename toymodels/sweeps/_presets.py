@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from toymodels.core import UsageError
+from toymodels.sweeps._refine import Refinement
 
 PRESETS = ("paper", "quick")
 
@@ -56,7 +57,8 @@ class Preset:
 
     ``rates`` is the equal-rate grid (η_A = η_B) at the narrowest width n₀; with ``rate_scaling``
     = s the grid at width n is ``rates · (n/n₀)^s`` (one shared grid per width, so both inits see
-    the same rates). ``eta_A`` × ``eta_B`` is the 2-D grid of `heatmap`.
+    the same rates). ``eta_A`` × ``eta_B`` is the 2-D grid of `heatmap`. With a ``refinement``,
+    ``rates`` is the coarse first stage of a two-stage grid (``_refine.py``).
     ``summary_steps``: the steps the summary reports (None: the last); ``window``: the loss at step
     t is the mean over steps t − window + 1 … t (Adam at a large constant rate oscillates, and one
     step's loss would pick the optimum by the phase of the oscillation).
@@ -76,6 +78,7 @@ class Preset:
     metric: str = "train_loss"
     window: int = 1
     summary_steps: tuple[int | None, ...] = (None,)
+    refinement: Refinement | None = None
 
 
 def octave_grid(low: float, high: float, per_octave: int) -> tuple[float, ...]:
@@ -88,11 +91,18 @@ def octave_grid(low: float, high: float, per_octave: int) -> tuple[float, ...]:
     return log_grid(2.0**low, 2.0**high, count)
 
 
-#: Figure 2 (docs/sweeps.md, "Figure 2"): 8 seeds, and one fine grid of spacing 2^(1/4) per width,
-#: shifted with width by n^-3/4 and wide enough (5.5 octaves) that every seed's optimum in the
-#: exploratory runs (/work/notes edge-findings §2) lies 1 octave or more inside it. The optimum per
-#: seed is the parabola through the grid minimum and its neighbours (`interpolated_optimum`); one on
-#: the grid's edge is reported as a bound, never as an estimate.
+#: The coarse first stage of Figure 2: factor 2 over 2^-14 … 2^-2, the same at every width and
+#: never scaled with it. The exploratory runs' per-seed optima (widths 2^7 … 2^11: Init[A]
+#: 2^-4.5 … 2^-8.9, Init[B] 2^-5.4 … 2^-9.9; docs/sweeps.md), continued to 2^13 at their slopes
+#: (≈ 2^-10.5 and 2^-11.5), lie an octave or more inside it. It is also the fixed unscaled grid
+#: whose exponents the summary reports as a sensitivity.
+FIGURE2_COARSE = octave_grid(-14, -2, 1)
+
+#: Figure 2 (docs/sweeps.md, "Figure 2"): 8 seeds, a two-stage grid per width: the coarse grid,
+#: then a window of 13 rates 2^(1/4) apart (3 octaves) centred on the coarse rate of lowest
+#: seed-median loss, moved (at most 4 times) until no seed's optimum lies on its edge. The
+#: optimum per seed is the parabola through the window's minimum and its neighbours
+#: (`interpolated_optimum`); one still on the window's edge is a bound, never an estimate.
 FIGURE2 = {
     "paper": Preset(
         experiment="figure2",
@@ -101,11 +111,13 @@ FIGURE2 = {
         inits=("A", "B"),
         widths=powers_of_two(7, 13),
         seeds=tuple(range(8)),
-        rates=octave_grid(-8.5, -3, 4),
-        rate_scaling="-3/4",
+        rates=FIGURE2_COARSE,
         train={**_TEACHER_STUDENT, "steps": 150, "record": False},
         window=15,
+        refinement=Refinement(per_octave=4, half_width=6, max_moves=4, window=15),
     ),
+    # The quick Figure 2: widths 2^7 … 2^10, 4 seeds, T = 80, the coarse grid over 2^-12 … 2^-3
+    # and a window of 7 rates 2^(1/2) apart.
     "quick": Preset(
         experiment="figure2",
         name="quick",
@@ -113,10 +125,10 @@ FIGURE2 = {
         inits=("A", "B"),
         widths=powers_of_two(7, 10),
         seeds=(0, 1, 2, 3),
-        rates=octave_grid(-8, -3, 2),
-        rate_scaling="-3/4",
+        rates=octave_grid(-12, -3, 1),
         train={**_TEACHER_STUDENT, "steps": 80, "record": False},
         window=8,
+        refinement=Refinement(per_octave=2, half_width=3, max_moves=4, window=8),
     ),
 }
 

@@ -56,6 +56,12 @@ def _grid(rates) -> str:
 def _rates(preset: Preset) -> str:
     if preset.eta_A:
         return f"η_A: {_grid(preset.eta_A)} × η_B: {_grid(preset.eta_B)}"
+    if preset.rates and preset.refinement is not None:
+        fine = preset.refinement
+        return (
+            f"η_A = η_B, two stages: {_grid(preset.rates)} (every width), then per cell "
+            f"{fine.size} rates 2^(1/{fine.per_octave}) apart around its optimum"
+        )
     if preset.rates:
         scaling = f", × (n/n₀)^({preset.rate_scaling})" if preset.rate_scaling else ""
         return f"η_A = η_B: {_grid(preset.rates)} at n₀{scaling}"

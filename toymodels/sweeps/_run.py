@@ -25,7 +25,7 @@ def empty_results(config: SweepConfig, metric_names):
     from toymodels.sweeps import _store
 
     eta_A, eta_B = config.rate_coords()
-    return _store.new_dataset(
+    ds = _store.new_dataset(
         config.to_json(),
         inits=config.inits,
         widths=config.widths,
@@ -35,6 +35,8 @@ def empty_results(config: SweepConfig, metric_names):
         eta_B=eta_B,
         metric_names=metric_names,
     )
+    stages = config.stages()
+    return ds if stages is None else ds.assign_coords(stage=("lr", stages))
 
 
 def cell_cost(config: SweepConfig, width: int) -> float:
@@ -235,14 +237,20 @@ def _train_missing(
             eta_A, eta_B = config.cell_rates(init, width)
             chunk = runs_per_call(config, width)
             cell_trainer = trainer if chunk is None else partial(trainer, chunk_size=chunk)
-            result = train_on_devices(
-                cell_trainer, train_configs[init, width], eta_A, eta_B, config.seeds
-            )
+            train = partial(train_on_devices, cell_trainer, train_configs[init, width])
+            if config.refinement is None:
+                result = train(eta_A, eta_B, config.seeds)
+                rates = None
+            else:
+                eta, result = _two_stage_cell(train, eta_A, config)
+                rates = (eta, eta)
             if should_stop():  # the cell is abandoned: a stop means now, not after a save
                 raise SweepStopped(saved, len(config.cells()))
             if ds is None:
                 ds = empty_results(config, sorted(result.metrics))
-            ds = _store.with_cell(ds, init, width, result.metrics, result.diverged_step)
+            ds = _store.with_cell(
+                ds, init, width, result.metrics, result.diverged_step, rates=rates
+            )
             if writer:
                 if not overwrite or saved > len(done):
                     # the first save of --overwrite replaces the old file; every other save checks
@@ -253,3 +261,42 @@ def _train_missing(
             if on_cell is not None:
                 on_cell(init, width)
     return ds if writer else None
+
+
+def _two_stage_cell(train, coarse, config: SweepConfig):
+    """``(rates [K + M], CellResult)`` of one cell trained on a two-stage grid (``_refine.py``)."""
+    import numpy as np
+    import xarray as xr
+
+    from toymodels.sweeps._analysis import loss_at
+    from toymodels.sweeps._devices import CellResult
+    from toymodels.sweeps._refine import refine
+
+    refinement = config.refinement
+
+    def losses(runs: CellResult) -> np.ndarray:
+        # the summary's own loss (``loss_at``) on this batch of runs: [L, S], +inf if diverged
+        values = runs.metrics[refinement.metric]
+        batch = xr.Dataset(
+            {
+                refinement.metric: (("lr", "seed", "step"), values),
+                "diverged_step": (("lr", "seed"), runs.diverged_step),
+            },
+            coords={"step": np.arange(values.shape[-1])},
+        )
+        return loss_at(batch, refinement.metric, window=refinement.window).values
+
+    def concatenate(parts: list[CellResult]) -> CellResult:
+        metrics = {
+            name: np.concatenate([p.metrics[name] for p in parts]) for name in parts[0].metrics
+        }
+        return CellResult(metrics, np.concatenate([p.diverged_step for p in parts]))
+
+    rates, result, _ = refine(
+        lambda eta: train(eta, eta, config.seeds),
+        coarse,
+        refinement,
+        losses,
+        concatenate=concatenate,
+    )
+    return rates, result

@@ -19,11 +19,16 @@ from toymodels.core import interpolated_optimum
 from toymodels.core._bootstrap import MIN_WIDTHS
 from toymodels.sweeps._analysis import loss_at
 from toymodels.sweeps._edge import MIN_SEEDS, N_BOOT, _axes, cell_grid, exponents
+from toymodels.sweeps._refine import COARSE, FINE, stage_view
 from toymodels.sweeps._store import completed_cells
 
 
-def seed_optima(ds: xr.Dataset, metric: str, step: int | None, *, window: int) -> dict:
-    """Per init: ``rates`` [W, S] (NaN unless interior) and ``where`` [W][S] (the kinds)."""
+def seed_optima(
+    ds: xr.Dataset, metric: str, step: int | None, *, window: int, stage: str = FINE
+) -> dict:
+    """Per init: ``rates`` [W, S] (NaN unless interior) and ``where`` [W][S] (the kinds); a
+    two-stage store is read over its ``stage`` (default: the fine window)."""
+    ds = stage_view(ds, stage)
     inits, widths, n_seeds = _axes(ds)
     losses = loss_at(ds, metric, step, window=window)
     done = completed_cells(ds)
@@ -58,8 +63,8 @@ def seed_summary(
     widths = np.array(width_list)
     fits = n_seeds >= MIN_SEEDS and len(width_list) >= MIN_WIDTHS
 
-    def at(t: int) -> tuple[dict, dict]:
-        table = seed_optima(ds, metric, t, window=window)
+    def at(t: int, stage: str = FINE) -> tuple[dict, dict]:
+        table = seed_optima(ds, metric, t, window=window, stage=stage)
         rates = {init: t_["rates"] for init, t_ in table.items()}
         if not fits:
             return table, {"fitted_exponent": dict.fromkeys(rates), "exponent_difference": None}
@@ -68,6 +73,8 @@ def seed_summary(
     table, fitted = at(step)
     half = step // 2  # the loss window may reach back to step 0 there; it is the same runs
     sensitivity = {"step": half, **at(half)[1]} if half >= 1 else None
+    # The first stage of a two-stage grid alone: one fixed, unscaled grid for every width.
+    fixed_grid = at(step, COARSE)[1] if "stage" in ds.coords else None
     return {
         "seeds": n_seeds,
         "seed_optimum": {
@@ -87,4 +94,5 @@ def seed_summary(
         "seed_exponent": fitted["fitted_exponent"],
         "exponent_difference": fitted["exponent_difference"],
         "horizon_sensitivity": sensitivity,
+        "fixed_grid_sensitivity": fixed_grid,
     }

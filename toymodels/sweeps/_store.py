@@ -231,14 +231,25 @@ def new_dataset(
 
 
 def with_cell(
-    ds: xr.Dataset, init: str, width: int, metrics: dict, diverged_step: np.ndarray
+    ds: xr.Dataset,
+    init: str,
+    width: int,
+    metrics: dict,
+    diverged_step: np.ndarray,
+    *,
+    rates: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> xr.Dataset:
     """A copy of ``ds`` with the cell ``(init, width)`` filled and marked completed.
 
-    ``metrics[name]`` has shape ``[L, S, T + 1]``, ``diverged_step`` shape ``[L, S]``.
+    ``metrics[name]`` has shape ``[L, S, T + 1]``, ``diverged_step`` shape ``[L, S]``; ``rates``
+    = ``(eta_A, eta_B)``, each ``[L]``, are the cell's rates where the cell chose them (a
+    two-stage grid's window).
     """
     ds = ds.copy(deep=True)
     where = {"init": init, "width": width}
+    if rates is not None:
+        for name, values in zip(("eta_A", "eta_B"), rates, strict=True):
+            ds[name].loc[where] = np.asarray(values, dtype=np.float64)
     for name in ds.data_vars:
         if name == "diverged_step":
             continue

@@ -22,6 +22,7 @@ import xarray as xr
 import theory
 from toymodels.core import INIT_LABELS, MODELS
 from toymodels.sweeps import _analysis as analysis
+from toymodels.sweeps._edge import _fmt_fit
 from toymodels.sweeps._seed_optima import seed_summary
 from toymodels.sweeps._store import completed_cells, stored_config
 
@@ -265,6 +266,22 @@ def _render_equal_rates(s: dict) -> list[str]:
         bounds = sum(len(k) for row in s["seed_optimum_bounds"].values() for k in row.values())
         if bounds:
             lines.append(f"  {bounds} seed optima on a grid edge are bounds, left out of the fit")
+        sensitivities = (
+            ("horizon_sensitivity", "at step {step} (the same runs)"),
+            ("fixed_grid_sensitivity", "on the coarse fixed grid alone"),
+        )
+        for key, label in sensitivities:
+            other = s.get(key)
+            if other and other.get("exponent_difference"):
+                fits = "  ".join(
+                    f"k_{init} = {_fmt_fit(fit)}"
+                    for init, fit in other["fitted_exponent"].items()
+                    if fit is not None
+                )
+                lines.append(
+                    f"  {label.format(step=other.get('step'))}: {fits}  "
+                    f"k_A − k_B = {_fmt_fit(other['exponent_difference'])}"
+                )
     if any(s["at_edge"].values()):
         lines.append("note: an optimum at the grid edge is only a bound; widen --lr to bracket it")
     return lines
