@@ -152,3 +152,16 @@ def test_one_diverged_seed_moves_the_any_diverged_optimum_not_the_median_one():
     assert f"(η_A*, η_B*) = ({BEST_PAIR[0]:.3g}, {BEST_PAIR[1]:.3g})" in check.evidence
     assert check.numbers["eta_B"] == pytest.approx(BEST_PAIR[1])
     assert f"any-diverged rule: ({BEST_PAIR[0]:.3g}, {BEST_PAIR[1]:.3g})" not in check.evidence
+
+
+@pytest.mark.parametrize("widths", [(128, 2048), (128, 512, 2048)], ids=["two_widths", "three"])
+def test_figure3_claims_use_a_width_exponent_once_there_are_three_widths(widths):
+    store = figure3_store(widths=widths, seeds=4)
+    checks = _by_key(claims.check_init_paper(None, store, calibrate=False))
+    assert checks["E2(c)"].verdict == claims.REPRODUCED
+    assert ("width exponent" in checks["E2(c)"].evidence) == (len(widths) >= 3)
+    # |Z_A| made to fall with width: no growth, whichever rule applies
+    shrinking = xr.DataArray(1.0 / np.asarray(widths, float), dims="width")
+    fallen = store.assign(norm_Z_A=store.norm_Z_A * shrinking)
+    check = _by_key(claims.check_init_paper(None, fallen, calibrate=False))["E2(c)"]
+    assert check.verdict != claims.REPRODUCED

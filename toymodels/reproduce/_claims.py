@@ -50,12 +50,13 @@ RULES_E2 = {
     "(excludes η*_A <= η*_B); a tie (interval contains 0) is not a win; all widths: reproduced",
     "E2(b)": "k_A − k_B > 0: the paired seed-bootstrap interval and the across-width fit interval "
     "both above 0 (excludes the same scaling for both inits); k_A, k_B reported first",
-    "E2(c)": f"every seed: |Z_A| (Init[A]) larger at the largest width than the smallest "
-    f"(excludes no growth) and ≥ ×{MUCH_LARGER:g} Init[B]'s there",
+    "E2(c)": f"with ≥ 3 widths, the width exponent of |Z_A| (Init[A]) has both intervals above 0 "
+    f"(excludes no growth), with 2 widths every seed grows; and at the largest width every seed's "
+    f"|Z_A| is ≥ ×{MUCH_LARGER:g} Init[B]'s",
     "E2(d)": "per width (Figure 2 only: Figure 3's cells are the same runs), the seed bootstrap of "
     "mean log(loss_A/loss_B) below 0 (excludes loss_A >= loss_B); a tie is not a win",
-    "E2(e)": "paper's statistic ‖Z_B‖ (Init[A]) smaller at the largest width at every seed "
-    "(excludes no shrinkage)",
+    "E2(e)": "paper's statistic ‖Z_B‖ (Init[A]): with ≥ 3 widths its width exponent has both "
+    "intervals below 0 (excludes no shrinkage), with 2 widths every seed shrinks",
 }
 NULL_WIDTHS = "seeds resampled, width labels permuted"
 NULL_SWAP = "seeds resampled, Init[A]/Init[B] labels swapped per seed"
@@ -174,26 +175,49 @@ def _claim_b(opt: SeedOptima, calibrate: bool) -> ClaimCheck:
     )
 
 
+def _grows(widths: np.ndarray, values: np.ndarray, *, n_boot: int = rules.N_BOOT) -> bool:
+    """Growth with width: both intervals of the exponent above 0 (≥ 3 widths), else every seed
+    larger at the largest width than at the smallest."""
+    if widths.size >= 3:
+        return rules.exponent_evidence(widths, values, n_boot=n_boot).excludes_from_above(0.0)
+    return bool(np.all(values[-1] / values[0] > 1))
+
+
+def _shrinks(widths: np.ndarray, values: np.ndarray, *, n_boot: int = rules.N_BOOT) -> bool:
+    """:func:`_grows` mirrored: both intervals below 0, else every seed smaller."""
+    if widths.size >= 3:
+        return rules.exponent_evidence(widths, values, n_boot=n_boot).excludes_from_below(0.0)
+    return bool(np.all(values[-1] / values[0] < 1))
+
+
+def _exponent_text(widths: np.ndarray, values: np.ndarray) -> str:
+    if widths.size < 3:
+        return ""
+    return f"; width exponent {rules.exponent_evidence(widths, values).describe()}"
+
+
 def _claim_c(figure3: xr.Dataset, calibrate: bool) -> ClaimCheck:
     z = seed_tables.figure3_final(figure3, "norm_Z_A")
-    small, large = int(figure3.width.min()), int(figure3.width.max())
+    widths = figure3.width.values.astype(np.float64)
+    small, large = int(widths.min()), int(widths.max())
 
-    def outcome(z_A, z_B):
-        growth = z_A[-1] / z_A[0]
+    def outcome(z_A, z_B, n_boot=rules.N_BOOT):
         ratio = z_A[-1] / z_B[-1]
-        return bool(np.all(growth > 1)), bool(np.all(ratio >= MUCH_LARGER)), growth, ratio
+        return _grows(widths, z_A, n_boot=n_boot), bool(np.all(ratio >= MUCH_LARGER)), ratio
 
-    grows, much, growth, ratio = outcome(z["A"], z["B"])
+    grows, much, ratio = outcome(z["A"], z["B"])
+    growth = z["A"][-1] / z["A"][0]
     evidence = (
         f"final |Z_A| with Init[A] per seed: n={small}: {', '.join(_g(x) for x in z['A'][0])}; "
         f"n={large}: {', '.join(_g(x) for x in z['A'][-1])} (growth ×"
-        f"{', ×'.join(_g(x) for x in growth)}); Init[A]/Init[B] at n={large}: ×"
-        f"{', ×'.join(_g(x) for x in ratio)} (much larger means ×{MUCH_LARGER:g} at every seed)"
+        f"{', ×'.join(_g(x) for x in growth)}{_exponent_text(widths, z['A'])}); "
+        f"Init[A]/Init[B] at n={large}: ×{', ×'.join(_g(x) for x in ratio)} (much larger means "
+        f"×{MUCH_LARGER:g} at every seed)"
     )
     verdict = REPRODUCED if grows and much else PARTLY if grows or np.all(ratio > 1) else NOT
 
     def decide(x, y):
-        return all(outcome(x, y)[:2])
+        return all(outcome(x, y, n_boot=rules.NULL_BOOT)[:2])
 
     null = rules.width_null_pass_rate(decide, [z["A"], z["B"]]) if calibrate else math.nan
     return ClaimCheck(
@@ -251,21 +275,17 @@ def _claim_d(opt: SeedOptima | None, calibrate: bool) -> ClaimCheck:
 
 def _claim_e(figure3: xr.Dataset, calibrate: bool) -> ClaimCheck:
     z = seed_tables.figure3_final(figure3, "norm_Z_B")["A"]
-    widths = [int(w) for w in figure3.width.values]
-
-    def shrinks(values):
-        return bool(np.all(values[-1] / values[0] < 1.0))
-
+    widths = figure3.width.values.astype(np.float64)
     ratio = z[-1] / z[0]
     per_width = "; ".join(
-        f"n={w}: {', '.join(_g(x) for x in row)}" for w, row in zip(widths, z, strict=True)
+        f"n={int(w)}: {', '.join(_g(x) for x in row)}" for w, row in zip(widths, z, strict=True)
     )
     evidence = (
         f"paper's statistic, final ‖Z_B‖ with Init[A] per seed: {per_width} (largest/smallest "
-        f"width: ×{', ×'.join(_g(x) for x in ratio)})"
+        f"width: ×{', ×'.join(_g(x) for x in ratio)}{_exponent_text(widths, z)})"
     )
     numbers = {"ratio_largest_over_smallest": float(np.exp(np.mean(np.log(ratio))))}
-    verdict = REPRODUCED if shrinks(z) else NOT
+    verdict = REPRODUCED if _shrinks(widths, z) else NOT
     if "Z_B" in figure3:
         # ‖Z_B‖ sums n coordinates: it can grow while each coordinate (what γ measures) shrinks.
         # A reinterpretation, reported beside the verdict, never changing it.
@@ -275,8 +295,13 @@ def _claim_e(figure3: xr.Dataset, calibrate: bool) -> ClaimCheck:
         evidence += (
             f". Reinterpretation (not the paper's statistic; does not change the verdict): "
             f"per-coordinate RMS of Z_B ×{', ×'.join(_g(x) for x in rms_ratio)}"
+            f"{_exponent_text(widths, rms)}"
         )
-    null = rules.width_null_pass_rate(shrinks, [z]) if calibrate else math.nan
+
+    def decide(values):
+        return _shrinks(widths, values, n_boot=rules.NULL_BOOT)
+
+    null = rules.width_null_pass_rate(decide, [z]) if calibrate else math.nan
     return ClaimCheck(
         "E2(e)",
         CLAIMS_E2["E2(e)"],

@@ -187,6 +187,8 @@ def plot_feature_norms(results: xr.Dataset, *, widths=None) -> Figure:
         len(widths), 2, figsize=(10, 3.3 * len(widths)), squeeze=False, layout="constrained"
     )
     steps = results.step.values
+    # A line style per seed while they are few enough to tell apart; beyond, thin lines alike.
+    styled = results.sizes["seed"] <= len(SEED_STYLES)
     for row, width in enumerate(widths):
         cells = {init: data.cell_at_optimum(results, init, width) for init in inits}
         window = data.analysis_window(results)
@@ -203,9 +205,10 @@ def plot_feature_norms(results: xr.Dataset, *, widths=None) -> Figure:
                     ax.plot(
                         steps,
                         cell[name].sel(seed=seed).values,
-                        SEED_STYLES[s % 4],
+                        SEED_STYLES[s] if styled else "-",
                         color=INIT_COLORS.get(init, OKABE_ITO[0]),
-                        lw=1.4,
+                        lw=1.4 if styled else 0.8,
+                        alpha=1.0 if styled else 0.6,
                     )
             symbol = name.removeprefix("norm_")
             ax.set_yscale("log")
@@ -215,9 +218,13 @@ def plot_feature_norms(results: xr.Dataset, *, widths=None) -> Figure:
             ax.grid(True, alpha=0.3)
     handles = [Line2D([], [], color=INIT_COLORS.get(i, OKABE_ITO[0]), lw=2) for i in inits]
     labels = [INIT_LABELS.get(i, i) for i in inits]
-    for s, seed in enumerate(results.seed.values):
-        handles.append(Line2D([], [], color="0.3", ls=SEED_STYLES[s % 4]))
-        labels.append(f"seed {int(seed)}")
+    if styled:
+        for s, seed in enumerate(results.seed.values):
+            handles.append(Line2D([], [], color="0.3", ls=SEED_STYLES[s]))
+            labels.append(f"seed {int(seed)}")
+    else:
+        handles.append(Line2D([], [], color="0.3", lw=0.8, alpha=0.6))
+        labels.append(f"one line per seed ({results.sizes['seed']} seeds)")
     fig.legend(handles, labels, loc="outside upper center", ncols=len(labels), fontsize=9)
     _footer(fig, results)
     return fig

@@ -71,6 +71,10 @@ class Evidence(NamedTuple):
         """Whether both intervals lie wholly above ``alternative``."""
         return self.bootstrap_ci[0] > alternative and self.fit_ci[0] > alternative
 
+    def excludes_from_below(self, alternative: float) -> bool:
+        """Whether both intervals lie wholly below ``alternative``."""
+        return self.bootstrap_ci[1] < alternative and self.fit_ci[1] < alternative
+
     def contains(self, value: float) -> bool:
         """Whether both intervals contain ``value``."""
         return all(lo <= value <= hi for lo, hi in (self.bootstrap_ci, self.fit_ci))
