@@ -132,8 +132,9 @@ def plot_optimal_rates(results: xr.Dataset, *, loss: str = "train_loss") -> Figu
     ax.set_yscale("log")
     ax.set_ylabel(f"optimal learning rate $\\eta^*$ (per seed, {loss.replace('_', ' ')})")
     bounds = sum(int(np.isnan(v).sum()) for v in tables.values())
-    note = f"; {bounds} optima on a grid edge not drawn" if bounds else ""
-    ax.set_title(f"Optimal learning rate against width (teacher-student, AdamW{note})", fontsize=10)
+    plural = "optimum" if bounds == 1 else "optima"
+    note = f"\n{bounds} seed {plural} on a grid edge (a bound) not drawn" if bounds else ""
+    ax.set_title(f"Optimal learning rate against width (teacher-student, AdamW){note}", fontsize=10)
     _seed_legend(ax, results.sizes["seed"])
     ax.grid(True, which="major", alpha=0.3)
     _footer(fig, results)

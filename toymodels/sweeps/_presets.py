@@ -165,24 +165,24 @@ EDGE = {
 }
 
 #: Figure 3 trains each init at its optimal rate of Figure 2. These defaults are the optima of our
-#: `lora-sweep figure2 --preset paper` run (train loss, mean of steps 136..150, seeds 0 and 1;
-#: docs/sweeps.md), for every width of that run; `--from-results` reads them from any figure-2
-#: results file instead.
+#: `lora-sweep figure2 --preset paper` run, results/figure2.nc (train loss, mean of steps
+#: 136..150, mean over 8 seeds, argmin over each cell's fine window), for every width of that run;
+#: `--from-results` reads them from any figure-2 results file instead.
 FIGURE3_DEFAULT_RATES = {
-    ("A", 128): 3.125e-2,
-    ("A", 256): 1.85814e-2,
-    ("A", 512): 1.10485e-2,
-    ("A", 1024): 1.3139e-2,
-    ("A", 2048): 1.95312e-3,
-    ("A", 4096): 1.16134e-3,
-    ("A", 8192): 1.38107e-3,
-    ("B", 128): 1.5625e-2,
-    ("B", 256): 9.29068e-3,
-    ("B", 512): 5.52427e-3,
-    ("B", 1024): 3.28475e-3,
-    ("B", 2048): 1.95312e-3,
-    ("B", 4096): 5.80668e-4,
-    ("B", 8192): 3.45267e-4,
+    ("A", 128): 0.03125,
+    ("A", 256): 0.018581361171917516,
+    ("A", 512): 0.011048543456039806,
+    ("A", 1024): 0.0078125,
+    ("A", 2048): 0.005524271728019903,
+    ("A", 4096): 0.0013810714675388817,
+    ("A", 8192): 0.000976563,
+    ("B", 128): 0.018581361171917516,
+    ("B", 256): 0.009290680585958758,
+    ("B", 512): 0.005524271728019903,
+    ("B", 1024): 0.0032847516220848223,
+    ("B", 2048): 0.00195313,
+    ("B", 4096): 0.0011613344786412874,
+    ("B", 8192): 0.000488281,
 }
 
 _FIGURE3_PAPER = Preset(
