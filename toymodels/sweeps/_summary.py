@@ -265,7 +265,12 @@ def _render_equal_rates(s: dict) -> list[str]:
         )
         bounds = sum(len(k) for row in s["seed_optimum_bounds"].values() for k in row.values())
         if bounds:
-            lines.append(f"  {bounds} seed optima on a grid edge are bounds, left out of the fit")
+            what = (
+                "optimum on a grid edge is a bound"
+                if bounds == 1
+                else "optima on a grid edge are bounds"
+            )
+            lines.append(f"  {bounds} seed {what}, left out of the fit")
         sensitivities = (
             ("horizon_sensitivity", "at step {step} (the same runs)"),
             ("fixed_grid_sensitivity", "on the coarse fixed grid alone"),
