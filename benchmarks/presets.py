@@ -21,7 +21,9 @@ from pathlib import Path
 
 
 def run_steps(experiment: str, preset: str) -> int:
-    """The run-steps of one preset: every run of every cell, ``T`` steps each.
+    """The run-steps of one preset: every stored run of every cell, ``T`` steps each (for a
+    two-stage grid, the coarse grid and one window per cell: the window's moves add runs and its
+    reuse of coarse rates saves some, both data-dependent and not counted).
 
     >>> run_steps("edge", "quick")
     56000
