@@ -34,6 +34,7 @@ PROG = "lora-sweep"
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "toymodels.cli._sweeps",  # run, figure2, figure3, heatmap, summary
     "toymodels.cli._gamma",  # coordcheck
+    "toymodels.cli._rank",  # rank
     "toymodels.cli._figures",  # figures
 )
 

@@ -78,7 +78,10 @@ def rows_per_block(n_rows: int, width: int) -> int:
 
 
 def _outer(Z_A: jax.Array, B: jax.Array) -> jax.Array:
-    """``Z_A Bᵀ`` (``[N, r] × [n, r] → [N, n]``) as r broadcast multiply-adds."""
+    """``Z_A Bᵀ`` (``[N, r] × [n, r] → [N, n]``) as r broadcast multiply-adds (a dot above
+    :data:`RANK`: the unrolled sum would grow the program with r)."""
+    if B.shape[1] > RANK:
+        return Z_A @ B.T
     Z_B = Z_A[:, 0, None] * B[None, :, 0]
     for k in range(1, B.shape[1]):
         Z_B = Z_B + Z_A[:, k, None] * B[None, :, k]
@@ -116,7 +119,10 @@ def _backward(rows, H, Z_A, B, W_out, d_f):
 
     def block(H, Z_A, d_f):
         d_pre = _d_pre(H, Z_A, B, W_out, d_f)
-        d_B = jnp.stack([Z_A[:, k] @ d_pre for k in range(B.shape[1])], axis=1)
+        if B.shape[1] > RANK:  # one dot instead of r vector-matrix products in the program
+            d_B = d_pre.T @ Z_A
+        else:
+            d_B = jnp.stack([Z_A[:, k] @ d_pre for k in range(B.shape[1])], axis=1)
         return d_pre @ B, d_B
 
     if rows == Z_A.shape[0]:
