@@ -36,6 +36,7 @@ from toymodels.core._vocab import (
     ToyModel,
     canonical_init,
     canonical_model,
+    theory_model_of,
 )
 
 __all__ = [
@@ -75,5 +76,6 @@ __all__ = [
     "sine_data",
     "teacher_student",
     "teacher_student_data",
+    "theory_model_of",
     "train_grid",
 ]

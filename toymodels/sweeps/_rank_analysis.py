@@ -32,7 +32,13 @@ from fractions import Fraction
 import numpy as np
 
 import theory
-from toymodels.core import MODELS, bootstrap_exponent, crossing_rate, interpolated_optimum
+from toymodels.core import (
+    MODELS,
+    bootstrap_exponent,
+    crossing_rate,
+    interpolated_optimum,
+    theory_model_of,
+)
 from toymodels.sweeps._edge import DEFAULT_LEVEL, N_BOOT
 from toymodels.sweeps._rank import completed, pair_index
 from toymodels.sweeps._store import NOT_DIVERGED, NOT_RUN, stored_config
@@ -40,22 +46,11 @@ from toymodels.sweeps._store import NOT_DIVERGED, NOT_RUN, stored_config
 #: The multiplier whose prediction is each one's named alternative.
 ALTERNATIVE = {"1/2": "1", "1": "1/2"}
 
-#: Assumption K's other reading (docs/theory.md §12): under Init[B] with Adam, while B is still
-#: its random B₀, Z_B = α r^(−s) B₀ Z_A and δ¹ sum r terms that are independent per coordinate
-#: (rule R1, + κ/2) rather than aligned (R2, + κ). The built-in `adam` reads them aligned; this
-#: spec reads them per coordinate, and the rank sweep names it as an alternative.
-PER_COORDINATE_SPEC = {
-    "extends": "adam",
-    "name": "adam-per-coordinate",
-    "derived": {
-        "Z_B": "B + Z_A + 1/2*kappa - s*kappa",
-        "delta1": "B_prev + Delta_Z_A + 1/2*kappa - s*kappa",
-    },
-}
-
 
 def _theory_model(name: str):
-    return theory.model_from_spec(PER_COORDINATE_SPEC) if name == "adam-per-coordinate" else name
+    if name == "adam-per-coordinate":
+        return theory_model_of("adam", "per-coordinate")
+    return name
 
 
 def rate_exponent(theory_model: str, init: str, kappa, s) -> Fraction:
