@@ -134,3 +134,18 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(flags, tmp_path, capsys
     err = capsys.readouterr().err
     assert err.startswith("lora-sweep: error:") and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_the_update_at_a_fixed_rate_below_every_edge_is_fitted_against_r(tiny_sweep):
+    _, _, ds = tiny_sweep
+    updates = _rank_analysis.update_exponents(ds, step=1)
+    assert {(u["multiplier"], u["init"]) for u in updates} <= {
+        ("1/2", "A"), ("1/2", "B"), ("1", "A"), ("1", "B"),
+    }  # fmt: skip
+    for u in updates:
+        index = int(np.flatnonzero(ds["eta_A"].values == u["rate"])[0])
+        assert index == _rank_analysis.fixed_rate(ds, u["multiplier"], u["init"])
+        assert np.asarray(u["per_seed"]).shape == (4, 3) and u["quantity"] == "f"
+    # gd-linear, t = 1: f₁ = c² η ‖a₀x‖² (Init[A]) carries r^(1 − 2s): −1 at s = 1.
+    (one,) = [u for u in updates if (u["multiplier"], u["init"]) == ("1", "A")]
+    assert one["predicted"] == "-1"

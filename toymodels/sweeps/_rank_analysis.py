@@ -265,3 +265,69 @@ def render_rank(summary: dict) -> str:
                 f"{_fmt(m['fit']):<21} {line['predicted']:<9} | {named}: {_mark(m)}"
             )
     return "\n".join(rows)
+
+
+# --- The update at a fixed rate: does ΔZ_B collapse, stay Θ(1) or blow up as r grows? ------------
+
+#: The quantity whose size against r answers the rsLoRA question: the LoRA layer's update ΔZ_B, and
+#: the linear toy's output f (f₀ = 0, so f₁ is its first update).
+UPDATE = {"adam": "dZ_B", "gd-linear": "f"}
+
+
+def fixed_rate(ds, s: str, init: str, level: float = DEFAULT_LEVEL) -> int | None:
+    """The index of the largest grid rate below every rank's edge at the fixed width: no run of
+    any seed diverged and every peak feature size stays below ``level``; None if there is none."""
+    config = stored_config(ds)
+    feature = "f" if config["model"] == "linear" else "Z_B"
+    peaks = peak_feature_size(ds, feature)
+    width = config["width"]
+    pairs = [pair_index(ds, r, n) for r, n in config["pairs"] if n == width]
+    below = (peaks.sel(multiplier=s, init=init, pair=pairs) < level).all(("pair", "seed")).values
+    good = np.flatnonzero(below)
+    return int(good[-1]) if good.size else None
+
+
+def update_exponents(ds, *, step: int = 1, level: float = DEFAULT_LEVEL) -> list[dict]:
+    """Per multiplier and init: the update (:data:`UPDATE`) at step ``step`` and the fixed rate of
+    :func:`fixed_rate`, against r at the fixed width: per-seed values, bootstrap fit, the
+    calculator's rank exponent (the slope over [0, κ₁] of its exponent at t = ``step`` with the
+    rate exponent held at the κ = 0 maximal stable one) and the named alternatives."""
+    config = stored_config(ds)
+    theory_model = MODELS[config["model"]].theory_model
+    quantity = UPDATE[theory_model]
+    width = config["width"]
+    fixed = sorted(r for r, n in config["pairs"] if n == width)
+    kappa_max = _log2_fraction(max(fixed)) / _log2_fraction(width)
+    rates = np.asarray(ds["eta_A"].values, dtype=np.float64)
+    out = []
+    for s in config["multipliers"]:
+        for init in config["inits"]:
+            index = fixed_rate(ds, s, init, level)
+            if index is None:
+                continue
+            c0 = rate_exponent(theory_model, init, 0, s)
+
+            def slope(model, m, init=init, c0=c0):
+                exps = [
+                    theory.predict(_theory_model(model), init, eta_A=c0, eta_B=c0, steps=step,
+                                   rank_exponent=k, multiplier=m).trajectory[step][quantity]
+                    for k in (Fraction(0), kappa_max)
+                ]  # fmt: skip
+                return (exps[1] - exps[0]) / kappa_max
+
+            values = np.array([
+                ds[quantity].sel(multiplier=s, init=init, pair=pair_index(ds, r, width),
+                                 step=step).isel(lr=index).values
+                for r in fixed
+            ], dtype=np.float64)  # fmt: skip
+            fit = _fit(fixed, values)
+            predicted, named = slope(theory_model, s), alternatives(theory_model, init, s, slope)
+            out.append({
+                "multiplier": s, "init": init, "quantity": quantity, "step": step,
+                "rate": float(rates[index]), "ranks": fixed, "width": width,
+                "per_seed": values.tolist(), "fit": fit,
+                "predicted": theory.format_exponent(predicted),
+                "alternatives": {k: theory.format_exponent(v) for k, v in named.items()},
+                **_verdict(fit, predicted, named),
+            })  # fmt: skip
+    return out
