@@ -26,8 +26,8 @@ def run_steps(experiment: str, preset: str, model: str = "teacher-student") -> i
 
     >>> run_steps("edge", "quick")
     56000
-    >>> run_steps("rank", "quick", "linear")  # 2 s × 7 ranks × 2 inits × 57 rates × 8 seeds × 25
-    319200
+    >>> run_steps("rank", "quick", "linear")  # 2 s × 7 ranks × 2 inits × 29 rates × 8 seeds × 25
+    162400
     """
     from toymodels.sweeps import sweep_config
 

@@ -62,6 +62,8 @@ def add_parser(subparsers) -> None:
                         help="the level C of the peak feature size (default 4)")  # fmt: skip
     parser.add_argument("--window", type=int, default=5,
                         help="the loss is the mean of the last W steps (default 5)")  # fmt: skip
+    parser.add_argument("--min-rank", type=int, default=1,
+                        help="fit the fixed-width lines over ranks >= R only")  # fmt: skip
     parser.add_argument("--out", type=Path,
                         help="results file (default: results/rank-MODEL-PRESET.nc)")  # fmt: skip
     parser.add_argument("--overwrite", action="store_true",
@@ -99,7 +101,11 @@ def run(args: argparse.Namespace) -> int:
         ds = _rank.run_rank_sweep(
             config, out, overwrite=args.overwrite, quiet=args.quiet or args.json
         )
-    summary = _rank_analysis.summarize_rank(ds, level=level, window=args.window)
+    if args.min_rank < 1:
+        raise UsageError(f"--min-rank must be an integer >= 1, got {args.min_rank}")
+    summary = _rank_analysis.summarize_rank(
+        ds, level=level, window=args.window, min_rank=args.min_rank
+    )
     if args.json:
         json.dump(summary, sys.stdout)
         sys.stdout.write("\n")

@@ -177,9 +177,13 @@ def _line(ds, xs, cells, s, init, rules, predicted, named):
     return out
 
 
-def summarize_rank(ds, *, level: float = DEFAULT_LEVEL, window: int = 5) -> dict:
+def summarize_rank(
+    ds, *, level: float = DEFAULT_LEVEL, window: int = 5, min_rank: int = 1, step: int = 1
+) -> dict:
     """Per multiplier and init: the edge and the optimum against r (fixed width) and against n
-    along r = n^κ, each with its bootstrap fit, the calculator's prediction and the verdict."""
+    along r = n^κ, each with its bootstrap fit, the calculator's prediction and the verdict; and
+    the update at a fixed rate at step ``step`` (:func:`update_exponents`). ``min_rank``: fit the
+    fixed-width lines over ranks ≥ this only (a diagnostic; the rule fits every rank)."""
     config = stored_config(ds)
     model = config["model"]
     theory_model = MODELS[model].theory_model
@@ -191,6 +195,7 @@ def summarize_rank(ds, *, level: float = DEFAULT_LEVEL, window: int = 5) -> dict
     width = config["width"]
     fixed = sorted(r for r, n in config["pairs"] if n == width)
     kappa_max = _log2_fraction(max(fixed)) / _log2_fraction(width)
+    fixed = [r for r in fixed if r >= min_rank]
     lines = []
     for s in config["multipliers"]:
         for init in config["inits"]:
@@ -225,7 +230,9 @@ def summarize_rank(ds, *, level: float = DEFAULT_LEVEL, window: int = 5) -> dict
         "feature": metric,
         "steps": int(ds["step"][-1]),
         "seeds": [int(s) for s in ds["seed"].values],
+        "min_rank": min_rank,
         "lines": lines,
+        "updates": update_exponents(ds, step=step, level=level, min_rank=min_rank),
     }
 
 
@@ -264,6 +271,19 @@ def render_rank(summary: dict) -> str:
                 f"{line['multiplier']:<4} {line['init']:<4} {axis:<14} {measure:<7} "
                 f"{_fmt(m['fit']):<21} {line['predicted']:<9} | {named}: {_mark(m)}"
             )
+    for u in summary.get("updates", []):
+        if u is summary["updates"][0]:
+            rows.append(
+                f"the update {u['quantity']} at step {u['step']} and a fixed rate (the largest "
+                f"grid rate below every rank's edge) against r at n = {u['width']}:"
+            )
+        named = ", ".join(f"{v} ({k})" for k, v in u["alternatives"].items())
+        rows.append(
+            f"{u['multiplier']:<4} {u['init']:<4} η = {u['rate']:<9.3g} {_fmt(u['fit']):<21} "
+            f"{u['predicted']:<9} | {named}: {_mark(u)}"
+        )
+    if summary.get("min_rank", 1) > 1:
+        rows.append(f"(fixed-width fits over ranks >= {summary['min_rank']} only: a diagnostic)")
     return "\n".join(rows)
 
 
@@ -287,7 +307,9 @@ def fixed_rate(ds, s: str, init: str, level: float = DEFAULT_LEVEL) -> int | Non
     return int(good[-1]) if good.size else None
 
 
-def update_exponents(ds, *, step: int = 1, level: float = DEFAULT_LEVEL) -> list[dict]:
+def update_exponents(
+    ds, *, step: int = 1, level: float = DEFAULT_LEVEL, min_rank: int = 1
+) -> list[dict]:
     """Per multiplier and init: the update (:data:`UPDATE`) at step ``step`` and the fixed rate of
     :func:`fixed_rate`, against r at the fixed width: per-seed values, bootstrap fit, the
     calculator's rank exponent (the slope over [0, κ₁] of its exponent at t = ``step`` with the
@@ -298,6 +320,7 @@ def update_exponents(ds, *, step: int = 1, level: float = DEFAULT_LEVEL) -> list
     width = config["width"]
     fixed = sorted(r for r, n in config["pairs"] if n == width)
     kappa_max = _log2_fraction(max(fixed)) / _log2_fraction(width)
+    fixed = [r for r in fixed if r >= min_rank]
     rates = np.asarray(ds["eta_A"].values, dtype=np.float64)
     out = []
     for s in config["multipliers"]:
