@@ -40,3 +40,10 @@ def test_bad_rank_or_multiplier_is_one_line_exit_2_and_writes_nothing(flags, tmp
     err = capsys.readouterr().err
     assert err.startswith("lora-sweep: error:") and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_an_argument_with_a_newline_still_gives_one_line(capsys):
+    """Found by the random-argument property test: argparse quotes unrecognized text as given."""
+    assert cli.main(["run", "\n0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lora-sweep: error:") and err.count("\n") == 1 and "\\n0" in err
