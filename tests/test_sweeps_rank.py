@@ -124,7 +124,7 @@ def test_a_joint_rank_that_is_not_an_integer_or_a_bad_kappa_is_refused(width, ka
 
 @pytest.mark.parametrize(
     "flags",
-    [["--ranks", "0"], ["--ranks", "512"], ["--ranks", ""], ["--multipliers", "abc"],
+    [["--ranks", "0"], ["--ranks", "2048"], ["--ranks", ""], ["--multipliers", "abc"],
      ["--preset", "nope"], ["--width", "0"], ["--window", "0"]],
     ids=["rank 0", "rank above width", "empty ranks", "multiplier", "preset", "width", "window"],
 )  # fmt: skip

@@ -48,7 +48,7 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("--model", default="teacher-student", choices=_MODELS,
                         help="teacher-student (Adam) or linear (gradient descent)")  # fmt: skip
-    parser.add_argument("--preset", default="quick", help="paper or quick (default: quick)")
+    parser.add_argument("--preset", default="paper", help="paper (default) or quick")
     parser.add_argument("--multipliers", type=_flag(_multipliers), metavar="S,S",
                         help="multiplier exponents s of α·r^(−s), e.g. 1/2,1")  # fmt: skip
     parser.add_argument("--ranks", type=_flag(_ranks), metavar="R",
