@@ -2,6 +2,7 @@
 
     python -m benchmarks.presets edge paper          # the stability edge, paper preset
     python -m benchmarks.presets figure2 quick --json -
+    python -m benchmarks.presets rank paper --model teacher-student   # lora-sweep rank
 
 Runs ``lora-sweep EXPERIMENT --preset NAME`` into a fresh temporary file (compilation, training,
 saving and the summary with its bootstraps all included) and reports the wall time and the
@@ -20,34 +21,44 @@ import time
 from pathlib import Path
 
 
-def run_steps(experiment: str, preset: str) -> int:
+def run_steps(experiment: str, preset: str, model: str = "teacher-student") -> int:
     """The run-steps of one preset: every stored run of every cell, ``T`` steps each (for a
     two-stage grid, the coarse grid and one window per cell: the window's moves add runs and its
     reuse of coarse rates saves some, both data-dependent and not counted).
 
     >>> run_steps("edge", "quick")
     56000
+    >>> run_steps("rank", "quick", "linear")  # 2 s × 7 ranks × 2 inits × 29 rates × 8 seeds × 25
+    162400
     """
     from toymodels.sweeps import sweep_config
+
+    if experiment == "rank":
+        from toymodels.sweeps._rank import rank_config
+
+        rank = rank_config(model, preset)
+        return len(rank.cells()) * len(rank.rates) * len(rank.seeds) * rank.steps
 
     config, _ = sweep_config(experiment, preset)
     cells = len(config.inits) * len(config.widths)
     return cells * config.n_rates * len(config.seeds) * config.steps
 
 
-def measure(experiment: str, preset: str) -> dict:
+def measure(experiment: str, preset: str, model: str = "teacher-student") -> dict:
     """Time ``lora-sweep EXPERIMENT --preset PRESET`` in this process; its record."""
     from toymodels import cli
 
+    extra = ["--model", model] if experiment == "rank" else []
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         code = cli.main(
-            [experiment, "--preset", preset, "--quiet", "--out", str(Path(tmp) / "out.nc")]
+            [experiment, "--preset", preset, *extra, "--quiet", "--out", str(Path(tmp) / "out.nc")]
         )
         wall = time.perf_counter() - start
-    steps = run_steps(experiment, preset)
+    steps = run_steps(experiment, preset, model)
     return {
         "experiment": experiment,
+        **({"model": model} if experiment == "rank" else {}),
         "preset": preset,
         "exit_code": code,
         "wall_s": round(wall, 1),
@@ -60,11 +71,16 @@ def measure(experiment: str, preset: str) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.presets", description=__doc__)
-    parser.add_argument("experiment", choices=("edge", "figure2"))
+    parser.add_argument("experiment", choices=("edge", "figure2", "rank"))
     parser.add_argument("preset", choices=("paper", "quick"))
+    parser.add_argument(
+        "--model",
+        default="teacher-student",
+        help="the rank sweep's model (teacher-student, linear)",
+    )
     parser.add_argument("--json", help="also write the record to this file ('-': stdout only)")
     args = parser.parse_args(argv)
-    record = measure(args.experiment, args.preset)
+    record = measure(args.experiment, args.preset, args.model)
     text = json.dumps(record)
     print(text)
     if args.json and args.json != "-":

@@ -302,3 +302,49 @@ def test_the_train_config_switch_gives_the_same_numbers_without_the_kernel():
     np.testing.assert_allclose(
         with_kernel.metrics["train_loss"], without.metrics["train_loss"], rtol=1e-4
     )
+
+
+@PATH
+def test_the_multiplier_reaches_values_and_gradients_on_every_path(path):
+    """Z_B = scale·B Z_A: the kernel and the XLA path see scale·B, the chain rule gives ∂L/∂B."""
+    features, (A, B) = _features(True), _lora()
+    args = (features.z, features.H, features.W_out, A, B)
+
+    def scaled(layer):
+        return lambda features, A, B: layer(features, A, B, scale=0.5)
+
+    fast = jax.grad(_loss(scaled(_fast(path))), argnums=(3, 4))(*args)
+    reference = jax.grad(_loss(scaled(_models.lora_layer)), argnums=(3, 4))(*args)
+    unscaled = jax.grad(_loss(_models.lora_layer), argnums=(3, 4))(*args)
+    for got, want, other in zip(fast, reference, unscaled, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+        assert not np.allclose(got, other, rtol=1e-2)  # the multiplier did change the gradient
+
+
+@pytest.mark.parametrize(
+    ("rank", "multiplier"),
+    [(2, "1/2"), (4, "1"), (8, "1/2")],
+    ids=["rank 2 (kernel, padded), s = 1/2", "rank 4 (kernel), s = 1", "rank 8 (XLA), s = 1/2"],
+)
+def test_training_with_a_multiplier_equals_the_reference_at_every_rank(
+    rank, multiplier, monkeypatch
+):
+    """Kernel (rank <= 4) or its XLA fallback (rank > 4), with α·r^(−s) ≠ 1, against the readable
+    reference layer: whole runs through train_grid."""
+    config = TrainConfig(
+        model="teacher-student", width=16, rank=rank, multiplier=multiplier, alpha=2.0,
+        init="A", optimizer="adam", steps=4, n_train=8, n_test=4,
+    )  # fmt: skip
+    assert config.scale != 1.0
+    etas, seeds = np.array([1e-2, 1e-1]), np.array([0, 1])
+    fast = train_grid(config, etas, etas, seeds)
+    xla = train_grid(dataclasses.replace(config, host_kernel=False), etas, etas, seeds)
+    jax.clear_caches()
+    monkeypatch.setattr(train._fastpath, "lora_layer", _models.lora_layer)
+    reference = train_grid(config, etas, etas, seeds)
+    jax.clear_caches()
+    for name in config.metric_names:
+        for other in (xla, reference):
+            np.testing.assert_allclose(
+                fast.metrics[name], other.metrics[name], rtol=1e-4, atol=1e-7, err_msg=name
+            )

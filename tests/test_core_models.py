@@ -63,13 +63,30 @@ def test_lora_layer_gradients_equal_the_closed_forms(model, x):
 def test_linear_gradients_equal_lora_plus_closed_forms():
     """LoRA+ §3.1: ∂L/∂b = aᵀx (f − y), ∂L/∂a = b (f − y) x for L = ½ (f − y)²."""
     key_a, key_x = jax.random.split(jax.random.PRNGKey(0))
-    params = _models.LinearParams(a=jax.random.normal(key_a, (WIDTH,)), b=jnp.float32(0.7))
+    params = _models.LinearParams(a=jax.random.normal(key_a, (1, WIDTH)), b=jnp.array([0.7]))
     x, y = jax.random.normal(key_x, (1, WIDTH)), jnp.array([1.0])
 
     grads = jax.grad(lambda p: 0.5 * jnp.sum(jnp.square(_models.linear(p, x) - y)))(params)
-    f = params.b * (x[0] @ params.a)
-    np.testing.assert_allclose(grads.b, (x[0] @ params.a) * (f - 1.0), rtol=1e-5)
-    np.testing.assert_allclose(grads.a, params.b * (f - 1.0) * x[0], rtol=1e-5)
+    a, b = params.a[0], params.b[0]
+    f = b * (x[0] @ a)
+    np.testing.assert_allclose(grads.b, [(x[0] @ a) * (f - 1.0)], rtol=1e-5)
+    np.testing.assert_allclose(grads.a, [b * (f - 1.0) * x[0]], rtol=1e-5)
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.25], ids=["no multiplier", "alpha r^-s = 1/4"])
+def test_rank_r_linear_gradients_carry_the_multiplier_once(scale):
+    """f = c·bᵀ a x: ∂L/∂b = c (a x)(f − y), ∂L/∂a = c b (f − y) xᵀ (docs/theory.md §12, GD)."""
+    key_a, key_b, key_x = jax.random.split(jax.random.PRNGKey(1), 3)
+    params = _models.LinearParams(
+        a=jax.random.normal(key_a, (3, WIDTH)), b=jax.random.normal(key_b, (3,))
+    )
+    x = jax.random.normal(key_x, (1, WIDTH))
+    loss = lambda p: 0.5 * jnp.sum(jnp.square(_models.linear(p, x, scale) - 1.0))  # noqa: E731
+    grads = jax.grad(loss)(params)
+    ax = params.a @ x[0]
+    f = scale * params.b @ ax
+    np.testing.assert_allclose(grads.b, scale * ax * (f - 1.0), rtol=1e-4)
+    np.testing.assert_allclose(grads.a, scale * (f - 1.0) * jnp.outer(params.b, x[0]), rtol=1e-4)
 
 
 @pytest.mark.parametrize(
@@ -87,7 +104,8 @@ def test_lora_init_variances(init, A_var, B_var):
 @pytest.mark.parametrize(("init", "a_zero", "b_zero"), [("A", False, True), ("B", True, False)])
 def test_linear_init_zeroes_one_factor(init, a_zero, b_zero):
     params = _models.init_linear(jax.random.PRNGKey(0), width=4096, init=init)
-    assert bool(jnp.all(params.a == 0)) == a_zero and bool(params.b == 0) == b_zero
+    assert params.a.shape == (1, 4096) and params.b.shape == (1,)
+    assert bool(jnp.all(params.a == 0)) == a_zero and bool(jnp.all(params.b == 0)) == b_zero
     if not a_zero:
         assert float(jnp.var(params.a)) == pytest.approx(1 / 4096, rel=0.1)
 

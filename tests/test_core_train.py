@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from fractions import Fraction
 
 import jax
 import jax.numpy as jnp
@@ -30,7 +31,7 @@ SMALL = {"width": 16, "rank": 2, "steps": 4, "n_test": 5}
 CONFIGS = {
     "teacher-student": TrainConfig(model="teacher-student", optimizer="adam", n_train=20, **SMALL),
     "lora-mlp": TrainConfig(model="lora-mlp", init="AB", n_train=20, **SMALL),
-    "linear": TrainConfig(model="linear", **SMALL),
+    "linear": TrainConfig(model="linear", **{**SMALL, "rank": 1}),  # LoRA+ §3.1's rank
 }
 ETA_A, ETA_B, SEEDS = np.array([1e-3, 3e-2, 1e-1]), np.array([2e-3, 1e-2, 5e-2]), np.array([0, 5])
 
@@ -88,7 +89,7 @@ def test_jitted_and_unjitted_training_agree(grid):
     seed = jnp.array([SEEDS[1]])
     setup = (
         *_frozen_setup(config.model, 16, seed, data.x_train, data.x_test),
-        _lora_setup(config.model, 16, 2, config.init, seed),
+        _lora_setup(16, 2, config.init, config.initial_B_std, seed),
     )
     features, test, lora0 = jax.tree_util.tree_map(lambda a: a[0], setup)
     with jax.disable_jit():
@@ -209,12 +210,47 @@ def test_training_jaxpr_has_no_width_by_width_array():
         {"weight_decay": 0.1, "optimizer": "adam"},
         {"b2": 1.0},
         {"divergence_bound": 0.0},
+        {"rank": 0},
+        {"model": "linear", "rank": 17, "width": 16},
+        {"multiplier": "abc"},
+        {"multiplier": "-inf"},
+        {"multiplier": float("nan")},
+        {"multiplier": True},
+        {"alpha": 0.0},
+        {"B_std": -1.0},
     ],
     ids=lambda bad: ",".join(f"{k}={v}" for k, v in bad.items()),
 )
 def test_bad_config_is_a_usage_error(bad):
     with pytest.raises(UsageError):
         TrainConfig(**bad)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [("1/2", Fraction(1, 2)), (0.5, Fraction(1, 2)), (Fraction(1), Fraction(1)), (0, Fraction(0))],
+    ids=["text", "float", "Fraction", "int"],
+)
+def test_multiplier_exponent_is_stored_as_an_exact_rational(given, expected):
+    assert TrainConfig(multiplier=given).multiplier == expected
+
+
+def test_the_default_multiplier_is_exactly_one_and_rank_defaults_per_model():
+    """α = 1, s = 0: the models as this project always trained them; rank 4, linear rank 1."""
+    assert TrainConfig().scale == 1.0 and TrainConfig().rank == 4
+    assert TrainConfig(model="linear").rank == 1
+    assert TrainConfig(rank=16, multiplier="1/2", alpha=2.0).scale == pytest.approx(0.5)
+
+
+def test_rank_r_linear_model_learns_with_the_multiplier_in_both_gradients():
+    """Init[B] (a₀ = 0), GD: a₁ = η_a c b₀ x (y − f₀) with f₀ = 0, so f₁ = c² η_a ‖b₀‖² ‖x‖² y."""
+    config = dataclasses.replace(CONFIGS["linear"], init="B", rank=4, multiplier=1)
+    result = train_grid(config, [1e-3], [0.5], [0])
+    data = _data.linear_data(0, width=16)
+    x, y = data.x_train[0], float(data.y_train[0])
+    b0_sq = 4 * result.metrics["b"][0, 0, 0] ** 2  # rms² × r = ‖b₀‖²
+    expected = abs((1 / 4) ** 2 * 1e-3 * b0_sq * float(x @ x) * y)
+    assert result.metrics["f"][0, 0, 1] == pytest.approx(expected, rel=1e-4)
 
 
 def test_init_aliases_are_normalized():

@@ -86,3 +86,46 @@ def test_linear_toy_cli_json_passes_lora_plus_rates(capsys):
     assert payload["quantities"]["delta2"]["steps"]["1"]["predicted"] == "-inf"
     for entry in payload["quantities"].values():
         assert entry["predicted"] == "0" and entry["step"] == 2
+
+
+@pytest.fixture(scope="module")
+def across_rank():
+    """Init[B] at η = n^-1 with r = round(n^(1/2)) and no multiplier, both readings of the rank sum
+    (one measurement; the readings differ only in the prediction)."""
+    setting = {"eta_A_exponent": "-1", "eta_B_exponent": "-1", "widths": (64, 256, 1024),
+               "seeds": 2, "steps": 1, "rank_exponent": "1/2", "multiplier": 0}  # fmt: skip
+    return {
+        reading: coordcheck("teacher-student", "B", reading=reading, **setting)
+        for reading in ("aligned", "per-coordinate")
+    }
+
+
+def test_across_rank_the_ranks_follow_n_to_the_kappa_and_the_prediction_carries_kappa(across_rank):
+    aligned = across_rank["aligned"]
+    assert aligned.setting["ranks"] == [8, 16, 32] and aligned.setting["multiplier"] == "0"
+    predicted = {c.quantity: c.predicted for c in aligned.checks if c.step == 1}
+    assert predicted["Z_B"] == Fraction(1, 2) and predicted["B"] == 0  # + κ − sκ on Z_B only
+    per_coordinate = {c.quantity: c.predicted for c in across_rank["per-coordinate"].checks}
+    assert per_coordinate["Z_B"] == Fraction(1, 4)
+
+
+def test_across_rank_init_B_follows_the_per_coordinate_reading(across_rank):
+    """Assumption K (docs/theory.md §12): Z_B and δ¹ at t = 1 grow as r^(1/2)·… = n^(1/4) here,
+    the per-coordinate reading, not n^(1/2) (docs/reproduction.md, "Rank")."""
+    measured = {c.quantity: c for c in across_rank["per-coordinate"].checks}
+    assert measured["Z_B"].passed and measured["delta1"].passed, measured["Z_B"]
+    assert not {c.quantity: c for c in across_rank["aligned"].checks}["Z_B"].passed
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [(["--rank-exponent", "1"], "[0, 1)"), (["--multiplier", "abc"], "rational"),
+     (["--model", "linear", "--reading", "per-coordinate"], "adam only")],
+    ids=["kappa 1", "multiplier", "reading of gd-linear"],
+)  # fmt: skip
+def test_bad_rank_input_is_one_line_exit_2(flags, message, capsys):
+    argv = ["coordcheck", "--init", "B", "--eta-exponent", "-1", "--widths", "8,16"]
+    model = [] if "--model" in flags else ["--model", "teacher-student"]
+    assert cli.main([*argv, *model, *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lora-sweep: error:") and message in err and err.count("\n") == 1

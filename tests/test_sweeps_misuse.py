@@ -334,7 +334,8 @@ FLAGS = [
     "run", "figure2", "figure3", "heatmap", "summary", "coordcheck", "figures", "--widths",
     "--inits", "--lr", "--seeds", "--steps", "--lr-scaling", "--eta-A", "--eta-B", "--rank",
     "--weight-decay", "--data-seed", "--at-step", "--window", "--metric", "--preset", "--model",
-    "--optimizer", "--from-results",
+    "--optimizer", "--from-results", "rank", "--ranks", "--multipliers", "--multiplier",
+    "--alpha", "--rank-exponent", "--reading", "--min-rank", "--width",
 ]  # fmt: skip
 VALUES = [
     "2^7", "2^7:2^9", "1e-3:1e-1:3", "0", "-1", "3000000000", "", ",", "A,B", "C", "quick",

@@ -63,7 +63,7 @@ def test_stored_runs_equal_a_direct_train_grid_call(linear_results):
     from toymodels.core._train import TrainConfig, train_grid
 
     ds = toymodels.load_results(linear_results)
-    config = TrainConfig(model="linear", width=8, init="B", rank=4, steps=4)
+    config = TrainConfig(model="linear", width=8, init="B", steps=4)
     direct = train_grid(config, ds["eta_A"].values, ds["eta_B"].values, [0, 1])
     np.testing.assert_array_equal(
         ds["train_loss"].sel(init="B", width=8).values, direct.metrics["train_loss"]

@@ -34,6 +34,7 @@ PROG = "lora-sweep"
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "toymodels.cli._sweeps",  # run, figure2, figure3, heatmap, summary
     "toymodels.cli._gamma",  # coordcheck
+    "toymodels.cli._rank",  # rank
     "toymodels.cli._figures",  # figures
 )
 
@@ -42,7 +43,8 @@ class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line (`lora-sweep: error: ...`), exit code 2."""
 
     def error(self, message: str):
-        raise UsageError(message)
+        # argparse quotes the user's text as given: a newline in an argument would break the line.
+        raise UsageError(message.replace("\r", "\\r").replace("\n", "\\n"))
 
 
 #: Bad user input: printed as one line, exit code 2 (theory.ExponentError: a malformed exponent).

@@ -87,6 +87,24 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--plot", metavar="FILE", help="save the RMS-against-width figure (.png, .pdf, .svg)"
     )
+    parser.add_argument(
+        "--rank-exponent",
+        metavar="K",
+        help="train at rank r = round(n^K), K in [0, 1), against the calculator at κ = K "
+        "(default: the model's fixed rank)",
+    )
+    parser.add_argument(
+        "--multiplier",
+        metavar="S",
+        help="s in the LoRA multiplier α·r^(−s), a rational (default with --rank-exponent: 1)",
+    )
+    parser.add_argument(
+        "--reading",
+        default="aligned",
+        choices=("aligned", "per-coordinate"),
+        help="how the calculator reads sums over the rank index (Assumption K, docs/theory.md "
+        "§12): aligned (the built-in adam, default) or per-coordinate (adam only)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -149,6 +167,12 @@ def _headline(s) -> str:
         f"(theory model {s['theory_model']}), "
         f"Init[{s['init']}], {rates}; widths {', '.join(map(str, s['widths']))}; "
         f"{len(s['seeds'])} seeds; N = {s['n_train']} data points; {s['steps']} steps"
+        + (
+            f"; rank r = round(n^{s['rank_exponent']}) = {', '.join(map(str, s['ranks']))}, "
+            f"multiplier α·r^(−{s['multiplier']}), {s.get('reading', 'aligned')} reading"
+            if "ranks" in s
+            else ""
+        )
     )
 
 
@@ -170,6 +194,9 @@ def run(args: argparse.Namespace) -> int:
         n_train=args.n_train,
         tolerance=cc.DEFAULT_TOLERANCE if args.tolerance is None else args.tolerance,
         progress=not (args.quiet or args.json),
+        rank_exponent=args.rank_exponent,
+        multiplier=args.multiplier,
+        reading=args.reading,
     )
     if args.plot is not None:
         from toymodels.gamma import plot_coordcheck

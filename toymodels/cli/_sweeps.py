@@ -267,7 +267,19 @@ def add_parser(subparsers) -> None:
         "--eta-B", dest="eta_B", help="η_B grid of a 2-D (η_A × η_B) sweep (default: none)"
     )
     run_.add_argument("--optimizer", help="sgd, adam or adamw (default: the paper's)")
-    run_.add_argument("--rank", type=int, default=4, help="LoRA rank r (default: %(default)s)")
+    run_.add_argument(
+        "--rank", type=int, default=None, help="LoRA rank r (default: 4; 1 for the linear model)"
+    )
+    run_.add_argument(
+        "--multiplier",
+        default=None,
+        metavar="S",
+        help="s in the LoRA multiplier α·r^(−s), a rational: 1/2 (rsLoRA), 1 (α/r) "
+        "(default: 0, no multiplier)",
+    )
+    run_.add_argument(
+        "--alpha", type=float, default=None, help="α in the LoRA multiplier α·r^(−s) (default: 1)"
+    )
     run_.add_argument(
         "--weight-decay",
         type=float,
@@ -394,6 +406,8 @@ def build_config(args):
         overrides.update(
             model=args.model,
             rank=args.rank,
+            multiplier=args.multiplier,
+            alpha=args.alpha,
             optimizer=args.optimizer,
             weight_decay=args.weight_decay,
             data_seed=args.data_seed,

@@ -28,7 +28,7 @@ from toymodels.core._models import (
     teacher_student,
 )
 from toymodels.core._optim import lora_optimizer, lora_plus_rates, scale_by_lora_rates
-from toymodels.core._train import TrainConfig, TrainResult, train_grid
+from toymodels.core._train import TrainConfig, TrainResult, multiplier_exponent, train_grid
 from toymodels.core._vocab import (
     INIT_LABELS,
     INITS,
@@ -36,6 +36,7 @@ from toymodels.core._vocab import (
     ToyModel,
     canonical_init,
     canonical_model,
+    theory_model_of,
 )
 
 __all__ = [
@@ -69,10 +70,12 @@ __all__ = [
     "lora_mlp",
     "lora_optimizer",
     "lora_plus_rates",
+    "multiplier_exponent",
     "null_pass_rate",
     "scale_by_lora_rates",
     "sine_data",
     "teacher_student",
     "teacher_student_data",
+    "theory_model_of",
     "train_grid",
 ]

@@ -4,6 +4,9 @@ Conventions: data points are rows. ``x`` is ``[N, d]``; ``A`` is ``[r, n]``; ``B
 the LoRA layer input is ``z`` ``[N, n]``, its features are ``Z_A = z Aᵀ`` ``[N, r]`` and
 ``Z_B = Z_A Bᵀ`` ``[N, n]`` (row i is the paper's A z(x_i) and B A z(x_i)). Outputs are ``[N]``.
 
+The LoRA output carries the multiplier ``scale`` = α·r^(−s) (``TrainConfig.scale``):
+Z_B = scale·B A z. The default 1.0 (α = 1, s = 0) is the papers' toy models as written.
+
 Each LoRA-layer model is written twice: once literally as in the paper (:func:`teacher_student`,
 :func:`lora_mlp`), which the tests and the teacher use, and once as the training hot path
 (:func:`lora_layer`). The hot path starts from :class:`LayerFeatures`, everything that does not
@@ -70,10 +73,10 @@ def _normal(key, shape, variance):
 # --- Init eq. 4: the teacher-student model -------------------------------------------------------
 
 
-def teacher_student(frozen: Student, lora: Lora, x: jax.Array) -> jax.Array:
-    """Init eq. 4: Y_in = W_in x; Y_h = Y_in + (W_h + BA) φ(Y_in); Y_out = W_out φ(Y_h)."""
+def teacher_student(frozen: Student, lora: Lora, x: jax.Array, scale: float = 1.0) -> jax.Array:
+    """Init eq. 4: Y_in = W_in x; Y_h = Y_in + (W_h + scale·BA) φ(Y_in); Y_out = W_out φ(Y_h)."""
     Y_in = x @ frozen.W_in.T
-    Y_h = Y_in + phi(Y_in) @ (frozen.W_h + lora.B @ lora.A).T
+    Y_h = Y_in + phi(Y_in) @ (frozen.W_h + scale * lora.B @ lora.A).T
     return phi(Y_h) @ frozen.W_out
 
 
@@ -98,9 +101,9 @@ def teacher_student_features(frozen: Student, x: jax.Array) -> LayerFeatures:
 # --- LoRA+ eq. 3: the toy MLP --------------------------------------------------------------------
 
 
-def lora_mlp(frozen: Student, lora: Lora, x: jax.Array) -> jax.Array:
-    """LoRA+ eq. 3, literally: f(x) = W_out φ(B A φ(W_in x))."""
-    return phi(phi(x @ frozen.W_in.T) @ (lora.B @ lora.A).T) @ frozen.W_out
+def lora_mlp(frozen: Student, lora: Lora, x: jax.Array, scale: float = 1.0) -> jax.Array:
+    """LoRA+ eq. 3, literally: f(x) = W_out φ(scale·B A φ(W_in x))."""
+    return phi(phi(x @ frozen.W_in.T) @ (scale * lora.B @ lora.A).T) @ frozen.W_out
 
 
 @partial(jax.jit, static_argnames=("width", "input_dim"))
@@ -122,13 +125,16 @@ def lora_mlp_features(frozen: Student, x: jax.Array) -> LayerFeatures:
 # --- The LoRA layer, shared hot path of both models above -----------------------------------------
 
 
-def lora_layer(features: LayerFeatures, A: jax.Array, B: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """``f = φ(H + Z_B) W_out``, ``Z_A = z Aᵀ``, ``Z_B = Z_A Bᵀ``; returns ``(f [N], Z_A [N, r])``.
+def lora_layer(
+    features: LayerFeatures, A: jax.Array, B: jax.Array, scale: float = 1.0
+) -> tuple[jax.Array, jax.Array]:
+    """``f = φ(H + Z_B) W_out``, ``Z_A = z Aᵀ``, ``Z_B = scale·Z_A Bᵀ``; returns
+    ``(f [N], Z_A [N, r])``.
 
     Cost O(N·n·r): the n × n product W_h z is already inside ``features.H``.
     """
     Z_A = features.z @ A.T
-    Z_B = Z_A @ B.T
+    Z_B = scale * (Z_A @ B.T)
     pre = Z_B if features.H is None else features.H + Z_B
     return phi(pre) @ features.W_out, Z_A
 
@@ -147,27 +153,37 @@ def init_lora(key, *, width: int, rank: int, init: str, B_std: float) -> Lora:
     return Lora(A=A, B=B)
 
 
-# --- LoRA+ eq. 2: the linear model ----------------------------------------------------------------
+# --- LoRA+ eq. 2: the linear model, at rank r ---------------------------------------------------
 
 
 class LinearParams(NamedTuple):
-    """The linear model's trainable weights: ``a`` ``[n]`` (plays A), ``b`` scalar (plays B)."""
+    """The linear model's trainable weights: ``a`` ``[r, n]`` (plays A), ``b`` ``[r]`` (plays B).
+
+    Rank 1 is LoRA+ §3.1's model (one row ``a``, one number ``b``).
+    """
 
     a: jax.Array
     b: jax.Array
 
 
-def linear(params: LinearParams, x: jax.Array) -> jax.Array:
-    """LoRA+ eq. 2 with W* = 0 (y shifted): f(x) = b aᵀx; ``x`` ``[N, n]`` → ``[N]``."""
-    return params.b * (x @ params.a)
+def linear(params: LinearParams, x: jax.Array, scale: float = 1.0) -> jax.Array:
+    """LoRA+ eq. 2 with W* = 0 (y shifted), rank r: f(x) = scale·bᵀ a x; ``x`` ``[N, n]`` → ``[N]``.
+
+    >>> import jax.numpy as jnp
+    >>> params = LinearParams(a=jnp.array([[1.0, 0.0], [0.0, 2.0]]), b=jnp.array([3.0, 1.0]))
+    >>> linear(params, jnp.array([[1.0, 1.0]]), scale=0.5).tolist()  # 0.5·(3·1 + 1·2)
+    [2.5]
+    """
+    return scale * jnp.sum((x @ params.a.T) * params.b[None, :], axis=-1)
 
 
-@partial(jax.jit, static_argnames=("width", "init"))
-def init_linear(key, *, width: int, init: str) -> LinearParams:
-    """LoRA+ §3.1: Init[A] (b₀ = 0, a₀ ~ N(0, 1/n)), Init[B] (a₀ = 0, b₀ ~ N(0, 1)), or both."""
+@partial(jax.jit, static_argnames=("width", "rank", "init", "b_std"))
+def init_linear(key, *, width: int, init: str, rank: int = 1, b_std: float = 1.0) -> LinearParams:
+    """LoRA+ §3.1 at rank r: Init[A] (b₀ = 0, a₀ ~ N(0, 1/n)), Init[B] (a₀ = 0, b₀ ~ N(0, b_std²)),
+    or both random."""
     k_a, k_b = jax.random.split(key)
-    a = _normal(k_a, (width,), 1 / width)
-    b = _normal(k_b, (), 1.0)
+    a = _normal(k_a, (rank, width), 1 / width)
+    b = _normal(k_b, (rank,), b_std**2)
     if init == "A":
         b = jnp.zeros_like(b)
     elif init == "B":

@@ -20,6 +20,7 @@ import dataclasses
 import functools
 import math
 from collections.abc import Iterator
+from fractions import Fraction
 from functools import partial
 from typing import NamedTuple
 
@@ -28,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+import theory
 from toymodels.core import _data, _models
 from toymodels.core._errors import UsageError
 from toymodels.core._instrument import layer_metrics, linear_metrics
@@ -56,6 +58,31 @@ def _is_int(value) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+
+
+def multiplier_exponent(value) -> Fraction:
+    """The multiplier exponent s of α·r^(−s), exact; :class:`UsageError` for anything that is not a
+    finite rational.
+
+    >>> multiplier_exponent("1/2"), multiplier_exponent(0.5), multiplier_exponent(Fraction(1))
+    (Fraction(1, 2), Fraction(1, 2), Fraction(1, 1))
+    """
+    if _is_number(value) and math.isfinite(value):
+        value = str(value)  # 0.5 → "0.5": the rational it is written as, not its binary expansion
+    if isinstance(value, Fraction | str):
+        try:
+            exponent = theory.parse_exponent(value)
+        except theory.ExponentError:
+            exponent = None
+        if isinstance(exponent, Fraction):
+            return exponent
+    raise UsageError(
+        f"multiplier exponent s (α·r^(−s)) must be a rational such as 0, 1/2 or 1, got {value!r}"
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """One toy-model experiment, everything but the learning rates and the run seeds.
@@ -66,7 +93,18 @@ class TrainConfig:
       width: n.
       init: ``"A"`` (Init[A]: B₀ = 0), ``"B"`` (Init[B]: A₀ = 0) or ``"AB"`` (both random);
         aliases ``Init[A]``, ``Init[1]``, ``1``, ``Init[B]``, ``Init[2]``, ``2`` are normalized.
-      rank: r (ignored by ``linear``, whose rank is 1).
+      rank: r; ``None``: 4 for the LoRA-layer models (the papers'), 1 for ``linear`` (LoRA+ §3.1;
+        at rank r the linear model is f(x) = α r^(−s) bᵀ A x, b ∈ ℝ^r, A ∈ ℝ^{r×n}).
+      multiplier: s in the LoRA multiplier α·r^(−s) of the output (Z_B = α r^(−s) B A z), an exact
+        rational: ``"1/2"``, ``0.5``, ``Fraction(1, 2)``; stored as a ``Fraction``. 0 (with
+        α = 1): no multiplier, the toy models as the papers write them and as this project trained
+        them before the rank became a variable. s = 1/2 is rank-stabilized LoRA's α/√r, s = 1
+        the common α/r.
+      alpha: α > 0 in the multiplier (default 1).
+      B_std: the standard deviation of B₀'s entries under Init[B] and ``AB`` (b₀'s for
+        ``linear``); ``None``: the model's default, 1/√r for the teacher-student model (so that
+        Z_B₀ = B₀A₀z is Θ(1) whatever r under ``AB``), 1 for the other two (LoRA+ App. C.1.1,
+        §3.1). The calculator's Init[B] has entries Θ(1) whatever r: rank sweeps set 1.
       optimizer: ``"sgd"``, ``"adam"`` or ``"adamw"``; ``None`` picks the paper's (AdamW for the
         teacher-student model, gradient descent for the other two).
       steps: T, the number of optimizer updates (metrics have T + 1 entries).
@@ -86,7 +124,10 @@ class TrainConfig:
     model: str = "teacher-student"
     width: int = 128
     init: str = "A"
-    rank: int = 4
+    rank: int | None = None
+    multiplier: Fraction | str | float = Fraction(0)
+    alpha: float = 1.0
+    B_std: float | None = None
     optimizer: str | None = None
     steps: int = 100
     weight_decay: float = 0.0
@@ -109,13 +150,22 @@ class TrainConfig:
             raise UsageError(
                 f"unknown optimizer {self.optimizer!r}; expected one of {', '.join(OPTIMIZERS)}"
             )
+        if self.rank is None:
+            object.__setattr__(self, "rank", 1 if self.model == "linear" else 4)
+        object.__setattr__(self, "multiplier", multiplier_exponent(self.multiplier))
+        if not (_is_number(self.alpha) and math.isfinite(self.alpha) and self.alpha > 0):
+            raise UsageError(f"alpha must be a finite number > 0, got {self.alpha!r}")
+        if self.B_std is not None and not (
+            _is_number(self.B_std) and math.isfinite(self.B_std) and self.B_std > 0
+        ):
+            raise UsageError(f"B_std must be a finite number > 0, got {self.B_std!r}")
         if self.n_train is None:
             object.__setattr__(self, "n_train", 1 if self.model == "linear" else _data.N_TRAIN)
         for name in ("width", "steps", "n_train", "n_test", "rank"):
             value = getattr(self, name)
             if not _is_int(value) or value < 1:
                 raise UsageError(f"{name} must be an integer >= 1, got {value!r}")
-        if self.model != "linear" and self.rank > self.width:
+        if self.rank > self.width:
             raise UsageError(f"rank {self.rank} is larger than width {self.width}")
         if not _is_int(self.data_seed) or not 0 <= self.data_seed < 2**31:
             raise UsageError(f"data_seed must be an integer in [0, 2^31), got {self.data_seed!r}")
@@ -130,6 +180,20 @@ class TrainConfig:
             raise UsageError(f"eps must be > 0, got {self.eps!r}")
         if not self.divergence_bound > 0:
             raise UsageError(f"divergence_bound must be > 0, got {self.divergence_bound!r}")
+
+    @property
+    def scale(self) -> float:
+        """The LoRA multiplier α·r^(−s); exactly 1.0 by default."""
+        if self.multiplier == 0:
+            return float(self.alpha)
+        return float(self.alpha * self.rank ** -float(self.multiplier))
+
+    @property
+    def initial_B_std(self) -> float:
+        """:attr:`B_std`, or the model's default when it is ``None``."""
+        if self.B_std is not None:
+            return float(self.B_std)
+        return 1 / math.sqrt(self.rank) if self.model == "teacher-student" else 1.0
 
     @property
     def metric_names(self) -> tuple[str, ...]:
@@ -181,10 +245,11 @@ class _StepConfig(NamedTuple):
     record: bool
     divergence_bound: float
     host_kernel: bool
+    scale: float
 
     @classmethod
     def of(cls, config: TrainConfig) -> _StepConfig:
-        return cls(**{name: getattr(config, name) for name in cls._fields})
+        return cls(**{name: getattr(config, name) for name in cls._fields})  # scale: a property
 
 
 # --- One run: a scan over steps -------------------------------------------------------------------
@@ -247,16 +312,17 @@ def _layer_run(cfg, features, test_features, y, y_test, lora0, eta_A, eta_B):
     kernel = {} if cfg.host_kernel else {"host_kernel": False}  # default: the kernel if usable
 
     def loss_fn(params):
-        f, Z_A = _fastpath.lora_layer(features, params["A"], params["B"], **kernel)
+        f, Z_A = _fastpath.lora_layer(features, params["A"], params["B"], scale=cfg.scale, **kernel)
         return _mse(f, y), Z_A
 
     def test_loss_fn(params):
-        return _mse(
-            _fastpath.lora_layer(test_features, params["A"], params["B"], **kernel)[0], y_test
+        layer = _fastpath.lora_layer(
+            test_features, params["A"], params["B"], scale=cfg.scale, **kernel
         )
+        return _mse(layer[0], y_test)
 
     def metrics_fn(params, Z_A, prev, prev_Z_A):
-        return layer_metrics(params["A"], params["B"], Z_A, prev["B"], prev_Z_A)
+        return layer_metrics(params["A"], params["B"], Z_A, prev["B"], prev_Z_A, cfg.scale)
 
     params0 = {"A": lora0.A, "B": lora0.B}
     return _run(cfg, params0, loss_fn, test_loss_fn, metrics_fn, eta_A, eta_B)
@@ -264,11 +330,13 @@ def _layer_run(cfg, features, test_features, y, y_test, lora0, eta_A, eta_B):
 
 def _linear_run(cfg, x, y, params0, eta_A, eta_B):
     def loss_fn(params):
-        aTx = x @ params["A"]
-        return 0.5 * _mse(params["B"] * aTx, y), aTx
+        aTx = x @ params["A"].T  # [N, r]
+        f = jnp.sum(aTx * params["B"][None, :], axis=-1)
+        f = f if cfg.scale == 1.0 else cfg.scale * f
+        return 0.5 * _mse(f, y), aTx
 
     def metrics_fn(params, aTx, prev, prev_aTx):
-        return linear_metrics(params["B"], aTx, prev["B"], prev_aTx)
+        return linear_metrics(params["B"], aTx, prev["B"], prev_aTx, cfg.scale)
 
     # Keyed A, B: a and b play LoRA's A and B, and the optimizer selects by those names.
     params = {"A": params0.a, "B": params0.b}
@@ -318,10 +386,9 @@ def _frozen_setup(model, width, seeds, x_train, x_test):
     return jax.lax.map(one, seeds)
 
 
-@partial(jax.jit, static_argnames=("model", "width", "rank", "init"))
-def _lora_setup(model, width, rank, init, seeds):
+@partial(jax.jit, static_argnames=("width", "rank", "init", "B_std"))
+def _lora_setup(width, rank, init, B_std, seeds):
     """Per seed: the LoRA initialization (the other half of the seed's key)."""
-    B_std = 1 / math.sqrt(rank) if model == "teacher-student" else 1.0
 
     def one(seed):
         _, k_lora = jax.random.split(_data.run_key(seed))
@@ -345,9 +412,13 @@ def _frozen_features(model, width, seeds, data_seed, n_train, n_test, device):
     return _frozen_setup(model, width, np.asarray(seeds, np.int32), data.x_train, data.x_test)
 
 
-@partial(jax.jit, static_argnames=("width", "init"))
-def _linear_setup(width, init, seeds):
-    return jax.vmap(lambda s: _models.init_linear(_data.run_key(s), width=width, init=init))(seeds)
+@partial(jax.jit, static_argnames=("width", "rank", "init", "b_std"))
+def _linear_setup(width, rank, init, b_std, seeds):
+    def one(seed):
+        key = _data.run_key(seed)
+        return _models.init_linear(key, width=width, rank=rank, init=init, b_std=b_std)
+
+    return jax.vmap(one)(seeds)
 
 
 # --- The public entry point -----------------------------------------------------------------------
@@ -439,7 +510,8 @@ def train_grid(config: TrainConfig, eta_A, eta_B, seeds, *, chunk_size: int | No
     input_width = config.width if config.model == "linear" else _data.INPUT_DIM
     data = _dataset(config.model, config.data_seed, input_width, config.n_train, config.n_test)
     if config.model == "linear":
-        setup = lambda seed_idx: (_linear_setup(config.width, config.init, seeds[seed_idx]),)  # noqa: E731
+        linear_args = (config.width, config.rank, config.init, config.initial_B_std)
+        setup = lambda seed_idx: (_linear_setup(*linear_args, seeds[seed_idx]),)  # noqa: E731
         train = lambda params0, rates: _train_linear_chunk(  # noqa: E731
             static, data.x_train, data.y_train, params0, *rates
         )
@@ -457,7 +529,7 @@ def train_grid(config: TrainConfig, eta_A, eta_B, seeds, *, chunk_size: int | No
                 jax.config.jax_default_device,
             )
             lora0 = _lora_setup(
-                config.model, config.width, config.rank, config.init, seeds[seed_idx]
+                config.width, config.rank, config.init, config.initial_B_std, seeds[seed_idx]
             )
             return features, test_features, lora0
 

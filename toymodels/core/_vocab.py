@@ -24,6 +24,7 @@ plus ``AB``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import NamedTuple
@@ -55,6 +56,47 @@ INIT_LABELS: Mapping[str, str] = MappingProxyType(
 )
 
 _BOTH_RANDOM = ("ab", "init[ab]")
+
+
+#: Assumption K's other reading (docs/theory.md §12): under Init[B] with Adam, while B is still
+#: its random B₀, Z_B = α r^(−s) B₀ Z_A and δ¹ sum r terms that are independent per coordinate
+#: (rule R1, + κ/2) rather than aligned (R2, + κ). The built-in `adam` reads them aligned; this
+#: spec extends it and reads them per coordinate (the rank sweep and the coordinate check use it).
+PER_COORDINATE_SPEC: Mapping = MappingProxyType(
+    {
+        "extends": "adam",
+        "name": "adam-per-coordinate",
+        "derived": {
+            "Z_B": "B + Z_A + 1/2*kappa - s*kappa",
+            "delta1": "B_prev + Delta_Z_A + 1/2*kappa - s*kappa",
+        },
+    }
+)
+
+#: The readings of a sum over the rank index: the theory model each one names.
+READINGS = ("aligned", "per-coordinate")
+
+
+@functools.cache
+def per_coordinate_adam() -> theory.Model:
+    """``adam`` with Assumption K's per-coordinate reading (:data:`PER_COORDINATE_SPEC`).
+
+    >>> per_coordinate_adam().name
+    'adam-per-coordinate'
+    """
+    return theory.model_from_spec(dict(PER_COORDINATE_SPEC))
+
+
+def theory_model_of(name: str, reading: str = "aligned"):
+    """The theory model ``name`` (a built-in's name) under a reading of rank sums; the
+    per-coordinate reading exists for ``adam`` only (:class:`UsageError` otherwise)."""
+    if reading not in READINGS:
+        raise UsageError(f"unknown reading {reading!r}; expected one of {', '.join(READINGS)}")
+    if reading == "aligned":
+        return name
+    if name != "adam":
+        raise UsageError(f"the per-coordinate reading is stated for adam only, not {name}")
+    return per_coordinate_adam()
 
 
 def canonical_init(init: object) -> str:

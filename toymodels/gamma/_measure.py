@@ -6,6 +6,15 @@ per-coordinate RMS of every tracked quantity, and judges the fitted slope of log
 log n at each step t = 1..T against ``theory.predict(...).trajectory[t]`` (see
 :mod:`toymodels.gamma._report` for the verdict and ``docs/empirical-gamma.md`` for the
 protocol).
+
+**Across rank** (``rank_exponent`` κ, ``multiplier`` s; docs/theory.md §12): at each width the rank
+is r = round(n^κ) (a Θ(1) factor from n^κ) and the LoRA output carries r^(−s); B₀'s entries are
+N(0, 1) under Init[B] (the calculator's Init[B] at every rank). The fitted slope against log n is
+then compared with ``theory.predict(..., rank_exponent=κ, multiplier=s)``: a quantity Θ(n^(a + bκ))
+checks a and b together.
+
+>>> ranks_at((128, 1024, 8192), "1/2")
+(11, 32, 91)
 """
 
 from __future__ import annotations
@@ -19,7 +28,14 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import theory
-from toymodels.core import MODELS, TrainConfig, UsageError, canonical_init, train_grid
+from toymodels.core import (
+    MODELS,
+    TrainConfig,
+    UsageError,
+    canonical_init,
+    theory_model_of,
+    train_grid,
+)
 from toymodels.gamma._report import CoordCheckReport, WidthMeasurement, compare
 
 #: toy model → the optimizer it is trained with for the check (Adam without weight decay where its
@@ -71,6 +87,25 @@ def normalize_init(init) -> str:
     return canonical
 
 
+def ranks_at(widths, rank_exponent) -> tuple[int, ...]:
+    """r = round(n^κ) at each width (at least 1)."""
+    kappa = float(Fraction(rank_exponent))
+    return tuple(max(1, round(int(n) ** kappa)) for n in widths)
+
+
+def rank_setting(rank_exponent, multiplier) -> tuple[Fraction, Fraction | None]:
+    """κ and s, exact; :class:`UsageError` for κ outside [0, 1) or s not a rational."""
+    from toymodels.core import multiplier_exponent
+
+    try:
+        kappa = theory.parse_exponent(str(rank_exponent))
+    except theory.ExponentError as error:
+        raise UsageError(f"bad rank exponent: {error}") from None
+    if kappa == theory.NEG_INF or not 0 <= kappa < 1:
+        raise UsageError(f"the rank exponent κ must lie in [0, 1), got {rank_exponent}")
+    return kappa, None if multiplier is None else multiplier_exponent(multiplier)
+
+
 def rate_exponent(value) -> Fraction:
     """A learning-rate exponent, exact: ``"-1/2"``, ``"-0.5"``, ``-1``, ``Fraction(-1, 2)``."""
     try:
@@ -95,17 +130,29 @@ def measure(
     quantities: Sequence[str],
     n_train: int,
     progress: bool = False,
+    ranks: Sequence[int] | None = None,
+    multiplier: Fraction = Fraction(0),
 ) -> WidthMeasurement:
     """Train ``model`` at every width with η = η₀·n^c and record the per-coordinate RMS.
 
+    ``ranks``: the rank at each width (default: the model's default rank everywhere, B₀ as the
+    model draws it); given, B₀ has entries N(0, 1) (the calculator's Init[B]).
     Returns a :class:`WidthMeasurement` with ``rms[q]`` of shape ``[W, S, T + 1]``.
     """
     optimizer = CHECK_OPTIMIZER[model]
     per_width = {q: [] for q in quantities}
-    for width in tqdm(widths, desc="coordcheck widths", unit="width", disable=not progress):
+    across_rank = {} if ranks is None else {"B_std": 1.0, "multiplier": multiplier}
+    ranks = [None] * len(widths) if ranks is None else ranks
+    for width, rank in tqdm(
+        list(zip(widths, ranks, strict=True)),
+        desc="coordcheck widths",
+        unit="width",
+        disable=not progress,
+    ):
         config = TrainConfig(
-            model=model, width=width, init=init, optimizer=optimizer, steps=steps, n_train=n_train
-        )
+            model=model, width=width, init=init, optimizer=optimizer, steps=steps,
+            n_train=n_train, rank=rank, **across_rank,
+        )  # fmt: skip
         lr_A = np.array([eta0 * width ** float(eta_A_exponent)])
         lr_B = np.array([eta0 * width ** float(eta_B_exponent)])
         result = train_grid(config, lr_A, lr_B, np.asarray(seeds))
@@ -131,6 +178,9 @@ def coordcheck(
     n_train: int | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
     progress: bool = False,
+    rank_exponent=None,
+    multiplier=None,
+    reading: str = "aligned",
 ) -> CoordCheckReport:
     """Measure the width exponents of ``model`` and check them against ``theory.predict``.
 
@@ -146,6 +196,12 @@ def coordcheck(
       seeds: a number of seeds (0..S−1) or the seeds themselves (default: the model's).
       n_train: full-batch training points (default: the model's).
       tolerance: a cell passes when |measured − predicted| ≤ tolerance.
+      rank_exponent: κ ∈ [0, 1): train at rank r = round(n^κ) (module docstring); ``None``: the
+        model's fixed rank, as the papers (κ = 0).
+      multiplier: s in α·r^(−s), an exact rational (default: the calculator's s = 1 when κ is
+        given; the toys' no multiplier otherwise, which at a fixed rank changes no exponent).
+      reading: ``"aligned"`` (the built-in model) or ``"per-coordinate"`` (Assumption K's other
+        reading of the sums over the rank index, ``core.theory_model_of``; adam only).
 
     Returns:
       A :class:`CoordCheckReport`. Raises :class:`UsageError` for bad input.
@@ -180,9 +236,19 @@ def coordcheck(
         raise UsageError(f"tolerance must be a number >= 0, got {tolerance}")
 
     theory_model = MODELS[model].theory_model
+    ranks, rank_inputs = None, {}
+    if rank_exponent is not None or multiplier is not None:
+        kappa, s = rank_setting(rank_exponent or 0, multiplier)
+        s = Fraction(1) if s is None else s
+        ranks = ranks_at(widths, kappa)
+        if any(r > n for r, n in zip(ranks, widths, strict=True)):
+            raise UsageError(f"rank n^κ exceeds the width at widths {list(widths)}")
+        rank_inputs = {"rank_exponent": kappa, "multiplier": s}
     prediction = theory.predict(
-        theory_model, init, eta_A=eta_A_exponent, eta_B=eta_B_exponent, steps=steps
-    )
+        theory_model_of(theory_model, reading), init,
+        eta_A=eta_A_exponent, eta_B=eta_B_exponent, steps=steps,
+        **rank_inputs,
+    )  # fmt: skip
     quantities = QUANTITIES[theory_model]
     measurement = measure(
         model,
@@ -196,6 +262,8 @@ def coordcheck(
         quantities=quantities,
         n_train=int(n_train),
         progress=progress,
+        ranks=ranks,
+        multiplier=rank_inputs.get("multiplier", Fraction(0)),
     )
     checks = compare(
         measurement,
@@ -218,4 +286,10 @@ def coordcheck(
         "steps": steps,
         "tolerance": tolerance,
     }
+    if rank_inputs:
+        setting["rank_exponent"] = theory.format_exponent(rank_inputs["rank_exponent"])
+        setting["multiplier"] = theory.format_exponent(rank_inputs["multiplier"])
+        setting["ranks"] = list(ranks)
+    if reading != "aligned":
+        setting["reading"] = reading
     return CoordCheckReport(setting=setting, checks=checks, measurement=measurement)

@@ -29,6 +29,14 @@ from toymodels.reproduce._figures import (
     plot_stability_edge,
     save_figure,
 )
+from toymodels.reproduce._rank_figures import plot_rank_scaling
+from toymodels.reproduce._rank_workflow import (
+    RANK_MODELS,
+    rank_figure,
+    rank_results_path,
+    rank_sweep,
+    rank_table,
+)
 from toymodels.reproduce._verdicts import NO_DATA, NOT, PARTLY, REPRODUCED, ClaimCheck
 from toymodels.reproduce._workflow import (
     GAMMA_SETTINGS,
@@ -56,6 +64,7 @@ __all__ = [
     "NO_DATA",
     "PARTLY",
     "PHASE_MODELS",
+    "RANK_MODELS",
     "REPRODUCED",
     "ClaimCheck",
     "check_claims",
@@ -74,12 +83,17 @@ __all__ = [
     "plot_feature_norms",
     "plot_loss_curves",
     "plot_optimal_rates",
+    "plot_rank_scaling",
     "plot_rate_heatmaps",
     "plot_stability_edge",
     "preset",
     "project_root",
     "provenance",
     "quick_mode",
+    "rank_figure",
+    "rank_results_path",
+    "rank_sweep",
+    "rank_table",
     "results_dir",
     "save_figure",
     "sweep",

@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from toymodels.core import UsageError, canonical_init
+import theory
+from toymodels.core import UsageError, canonical_init, multiplier_exponent
 from toymodels.sweeps import _presets
 from toymodels.sweeps._refine import COARSE, FINE, Refinement
 
@@ -226,6 +227,11 @@ def validate(config: SweepConfig) -> None:
         raise UsageError(
             f"rank {rank} exceeds width {min(config.widths)}: LoRA needs rank <= width"
         )
+    if "multiplier" in config.train:
+        multiplier_exponent(config.train["multiplier"])
+    alpha = config.train.get("alpha", 1.0)
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < math.inf:
+        raise UsageError(f"alpha must be a finite number > 0, got {alpha!r}")
     steps = config.train.get("steps")
     if not isinstance(steps, int) or isinstance(steps, bool) or steps <= 0:
         raise UsageError(f"steps must be a positive integer, got {steps!r}")
@@ -342,7 +348,9 @@ def sweep_config(
     eta_B=None,
     cell_rates=None,
     optimal_from=None,
-    rank: int = 4,
+    rank: int | None = None,
+    multiplier=None,
+    alpha: float | None = None,
     optimizer: str | None = None,
     weight_decay: float = 0.0,
     data_seed: int = 0,
@@ -355,7 +363,9 @@ def sweep_config(
     as one of: ``rates`` (an equal-rate grid η_A = η_B, scaled with width by
     ``rate_scaling`` S as η(n) = η(n₀)·(n/n₀)^S), ``eta_A`` and ``eta_B`` (a 2-D grid; the
     heatmap's), or for ``figure3`` ``cell_rates`` (one rate, or ``{(init, width): rate}``) or
-    ``optimal_from`` (a figure2 results file whose optimal rates to use). ``model``, ``rank``,
+    ``optimal_from`` (a figure2 results file whose optimal rates to use). ``model``, ``rank``
+    (``None``: 4, 1 for ``linear``), ``multiplier`` and ``alpha`` (α·r^(−s); ``None``: s = 0,
+    α = 1, left out of the stored configuration so that older results files still resume),
     ``optimizer``, ``weight_decay`` and ``data_seed`` are the custom ``run``'s.
     """
     _positive_int(steps, "--steps")
@@ -367,8 +377,16 @@ def sweep_config(
             inits=inits or ("A", "B"),
             widths=widths or (),
             seeds=seeds or (0,),
-            train={"rank": rank, "steps": steps or 100, "data_seed": data_seed},
+            train={
+                "rank": rank if rank is not None else (1 if model == "linear" else 4),
+                "steps": steps or 100,
+                "data_seed": data_seed,
+            },
         )
+        if multiplier is not None and multiplier_exponent(multiplier) != 0:
+            preset.train["multiplier"] = theory.format_exponent(multiplier_exponent(multiplier))
+        if alpha is not None and alpha != 1:
+            preset.train["alpha"] = alpha
         if widths is None:
             raise UsageError("`lora-sweep run` needs --widths, e.g. --widths 2^7:2^10")
         if optimizer is not None:

@@ -256,3 +256,120 @@ def get_preset(experiment: str, name: str) -> Preset:
             f"unknown preset {name!r} for {experiment}; expected one of {', '.join(presets)}"
         )
     return presets[name]
+
+
+# --- The rank sweep (issue 14): the rank as a second scaling variable ----------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class RankPreset:
+    """A rank sweep: one model, every multiplier s × rank r × init × width over one equal-rate grid.
+
+    The (rank, width) pairs are ``ranks`` at the fixed ``width`` plus, for each κ of ``kappas``,
+    r = n^κ at each of ``joint_widths[κ]`` (widths where n^κ is an integer). ``train`` holds the
+    remaining ``TrainConfig`` fields; ``metrics`` are the recorded ones the analysis needs (the
+    edge's ``edge_metric`` and the train loss); ``window`` as in :class:`Preset`.
+    """
+
+    name: str
+    model: str
+    multipliers: tuple[str, ...]
+    inits: tuple[str, ...]
+    width: int
+    ranks: tuple[int, ...]
+    kappas: tuple[str, ...]
+    joint_widths: Mapping[str, tuple[int, ...]]
+    rates: tuple[float, ...]
+    seeds: tuple[int, ...]
+    train: Mapping[str, Any]
+    edge_metric: str
+    window: int = 5
+
+
+#: Adam (the teacher-student model; the calculator's `adam`): n = 1024 so that r ≤ 2^8 stays below
+#: n (r = n^(4/5) at most); N = 100 data points (the edge is a per-coordinate feature size, set in
+#: the first 10-25 steps, docs/sweeps.md "The stability edge"; 100 points keep the r = 256 cells
+#: affordable on 2 cores); B₀ entries N(0, 1) under Init[B] (the calculator's Init[B], whatever r);
+#: Adam without weight decay (the theory's optimizer); the edge's grid 2^-17 … 2^0.
+_RANK_ADAM = {
+    "optimizer": "adam",
+    "steps": 25,
+    "n_train": 100,
+    "n_test": 10,
+    "B_std": 1.0,
+    "record": True,
+    "data_seed": 0,
+}
+#: Gradient descent: the linear toy at rank r is the calculator's `gd-linear` (one sample, y = 1);
+#: the teacher-student model under SGD has no calculator model. Its feature size is the output f.
+_RANK_GD = {"optimizer": "sgd", "steps": 25, "record": True, "data_seed": 0}
+
+RANK = {
+    ("teacher-student", "paper"): RankPreset(
+        name="paper",
+        model="teacher-student",
+        multipliers=("1/2", "1"),
+        inits=("A", "B"),
+        width=1024,
+        ranks=powers_of_two(0, 8),
+        kappas=("1/2",),
+        joint_widths={"1/2": (64, 256, 1024, 4096)},
+        rates=octave_grid(-17, 0, 2),
+        seeds=tuple(range(4)),
+        train=_RANK_ADAM,
+        edge_metric="Z_B",
+    ),
+    ("teacher-student", "quick"): RankPreset(
+        name="quick",
+        model="teacher-student",
+        multipliers=("1/2", "1"),
+        inits=("A", "B"),
+        width=256,
+        ranks=powers_of_two(0, 6),
+        kappas=(),
+        joint_widths={},
+        rates=octave_grid(-16, 0, 1),
+        seeds=tuple(range(3)),
+        train={**_RANK_ADAM, "steps": 15},
+        edge_metric="Z_B",
+    ),
+    ("linear", "paper"): RankPreset(
+        name="paper",
+        model="linear",
+        multipliers=("1/2", "1"),
+        inits=("A", "B"),
+        width=1024,
+        ranks=powers_of_two(0, 8),
+        kappas=("1/2",),
+        joint_widths={"1/2": (64, 256, 1024, 4096)},
+        rates=octave_grid(-16, 6, 2),
+        seeds=tuple(range(8)),
+        train={**_RANK_GD, "steps": 20},
+        edge_metric="f",
+    ),
+    ("linear", "quick"): RankPreset(
+        name="quick",
+        model="linear",
+        multipliers=("1/2", "1"),
+        inits=("A", "B"),
+        width=256,
+        ranks=powers_of_two(0, 6),
+        kappas=(),
+        joint_widths={},
+        rates=octave_grid(-22, 6, 1),
+        seeds=tuple(range(8)),
+        train=_RANK_GD,
+        edge_metric="f",
+    ),
+}
+
+
+def get_rank_preset(model: str, name: str) -> RankPreset:
+    """The rank sweep preset ``name`` of ``model``; :class:`UsageError` for an unknown one."""
+    if (model, name) not in RANK:
+        known = sorted({m for m, _ in RANK})
+        raise UsageError(
+            f"no rank preset {name!r} for model {model!r}; models: {', '.join(known)}, "
+            f"presets: {', '.join(PRESETS)}"
+        )
+    return RANK[model, name]

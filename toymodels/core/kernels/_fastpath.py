@@ -14,7 +14,8 @@ arrays, one set per run (``docs/performance.md`` has the measurements behind eac
   ``lax.scan``), so every ``[rows, n]`` intermediate of a block stays in cache instead of travelling
   to memory. Other platforms (GPU/TPU) take all rows in one block by default: a loop of small
   blocks there is a sequence of small kernels, and their memory holds the whole ``[N, n]``.
-- On CPU, the forward and backward passes of the teacher-student model (``H`` given, rank ≤ 4) go to
+- On CPU, the forward and backward passes of the teacher-student model (``H`` given, rank ≤ 4;
+  a larger rank takes the XLA path, which gives the same numbers) go to
   :mod:`_cpukernel` instead: one fused numba loop nest per pass for all the runs of a
   ``vmap`` at once, which XLA:CPU cannot generate (it keeps the elementwise work and the products
   in separate loops). ``jax.lax.platform_dependent`` picks it when compiling for CPU; other
@@ -77,7 +78,10 @@ def rows_per_block(n_rows: int, width: int) -> int:
 
 
 def _outer(Z_A: jax.Array, B: jax.Array) -> jax.Array:
-    """``Z_A Bᵀ`` (``[N, r] × [n, r] → [N, n]``) as r broadcast multiply-adds."""
+    """``Z_A Bᵀ`` (``[N, r] × [n, r] → [N, n]``) as r broadcast multiply-adds (a dot above
+    :data:`RANK`: the unrolled sum would grow the program with r)."""
+    if B.shape[1] > RANK:
+        return Z_A @ B.T
     Z_B = Z_A[:, 0, None] * B[None, :, 0]
     for k in range(1, B.shape[1]):
         Z_B = Z_B + Z_A[:, k, None] * B[None, :, k]
@@ -115,7 +119,10 @@ def _backward(rows, H, Z_A, B, W_out, d_f):
 
     def block(H, Z_A, d_f):
         d_pre = _d_pre(H, Z_A, B, W_out, d_f)
-        d_B = jnp.stack([Z_A[:, k] @ d_pre for k in range(B.shape[1])], axis=1)
+        if B.shape[1] > RANK:  # one dot instead of r vector-matrix products in the program
+            d_B = d_pre.T @ Z_A
+        else:
+            d_B = jnp.stack([Z_A[:, k] @ d_pre for k in range(B.shape[1])], axis=1)
         return d_pre @ B, d_B
 
     if rows == Z_A.shape[0]:
@@ -334,12 +341,16 @@ def lora_layer(
     A: jax.Array,
     B: jax.Array,
     *,
+    scale: float = 1.0,
     rows: int | None = None,
     host_kernel: bool | None = None,
 ) -> tuple[jax.Array, jax.Array]:
-    """``f = φ(H + Z_A Bᵀ) W_out`` and ``Z_A = z Aᵀ``: ``(f [N], Z_A [N, r])``, as
+    """``f = φ(H + scale·Z_A Bᵀ) W_out`` and ``Z_A = z Aᵀ``: ``(f [N], Z_A [N, r])``, as
     :func:`toymodels.core._models.lora_layer`, with the fused backward described above.
 
+    ``scale``: the LoRA multiplier α·r^(−s), a Python number. Both paths (kernel and XLA) see
+    ``scale·B`` in place of ``B``, and JAX's chain rule through that product gives ∂L/∂B; the
+    default 1.0 adds no operation.
     ``rows``: rows per block of the XLA path, a divisor of N (default: :func:`rows_per_block` on
     CPU, all N rows on other platforms); the results do not depend on it beyond float32 rounding.
     ``host_kernel``: use the CPU kernel when compiling for CPU (``None``: whenever it applies, i.e.
@@ -357,4 +368,6 @@ def lora_layer(
     if host_kernel and buffer_callback is None:
         raise ValueError("the CPU kernel needs jax.experimental.buffer_callback")
     use_host = applies and host_kernel_usable() if host_kernel is None else host_kernel
+    if scale != 1.0:
+        B = scale * B
     return _layer(blocks, use_host, features.z, features.H, features.W_out, A, B)
