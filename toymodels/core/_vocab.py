@@ -58,20 +58,9 @@ INIT_LABELS: Mapping[str, str] = MappingProxyType(
 _BOTH_RANDOM = ("ab", "init[ab]")
 
 
-#: Assumption K's other reading (docs/theory.md §12): under Init[B] with Adam, while B is still
-#: its random B₀, Z_B = α r^(−s) B₀ Z_A and δ¹ sum r terms that are independent per coordinate
-#: (rule R1, + κ/2) rather than aligned (R2, + κ). The built-in `adam` reads them aligned; this
-#: spec extends it and reads them per coordinate (the rank sweep and the coordinate check use it).
-PER_COORDINATE_SPEC: Mapping = MappingProxyType(
-    {
-        "extends": "adam",
-        "name": "adam-per-coordinate",
-        "derived": {
-            "Z_B": "B + Z_A + 1/2*kappa - s*kappa",
-            "delta1": "B_prev + Delta_Z_A + 1/2*kappa - s*kappa",
-        },
-    }
-)
+#: Assumption K's other reading (docs/theory.md §12), a spec that extends ``adam`` and reads the
+#: rank sums of Z_B and δ¹ per coordinate (+κ/2); the rank sweep and the coordinate check use it.
+PER_COORDINATE_SPEC = theory.EXAMPLE_DIR / "adam-per-coordinate.toml"
 
 #: The readings of a sum over the rank index: the theory model each one names.
 READINGS = ("aligned", "per-coordinate")
@@ -79,12 +68,13 @@ READINGS = ("aligned", "per-coordinate")
 
 @functools.cache
 def per_coordinate_adam() -> theory.Model:
-    """``adam`` with Assumption K's per-coordinate reading (:data:`PER_COORDINATE_SPEC`).
+    """``adam`` with Assumption K's per-coordinate reading (the example spec
+    :data:`PER_COORDINATE_SPEC`).
 
     >>> per_coordinate_adam().name
     'adam-per-coordinate'
     """
-    return theory.model_from_spec(dict(PER_COORDINATE_SPEC))
+    return theory.load_model(PER_COORDINATE_SPEC)
 
 
 def theory_model_of(name: str, reading: str = "aligned"):
