@@ -195,6 +195,32 @@ def test_a_signal_at_any_moment_stops_with_130_and_a_true_line(moment, sig, tmp_
         assert not list(tmp_path.glob(".*.tmp")) and not _lock.lock_path(out).exists()
 
 
+RANK_SWEEP = [
+    "rank", "--model", "linear", "--width", "16", "--ranks", "1,2,4,8", "--multipliers", "1/2,1",
+    "--seeds", "0,1", "--steps", "6", "--quiet",
+]  # fmt: skip
+
+
+@needs_entry_point
+@pytest.mark.slow
+def test_a_rank_sweep_signalled_after_a_cell_saves_it_and_says_so(tmp_path):
+    out = tmp_path / "rank.nc"
+    proc = start(*RANK_SWEEP, "--out", out)
+    wait_for(out, proc)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and stderr.count("\n") == 2, stderr  # the notice, the line
+    from toymodels.sweeps import _rank
+
+    saved = len(_rank.completed(toymodels.load_results(out)))
+    assert saved >= 1
+    last = stderr.splitlines()[-1]
+    assert last.startswith("lora-sweep: interrupted; ")
+    assert f"{saved} of 16 cells are saved in {out}" in last or "all 16 cells" in last
+    assert not list(tmp_path.glob(".*.tmp")) and not _lock.lock_path(out).exists()
+
+
 # --- Every input checked before work starts -------------------------------------------------------
 
 TINY = ["run", "--model", "linear", "--widths", "4,8", "--lr", "1e-2", "--steps", "4", "--quiet"]

@@ -67,6 +67,31 @@ def test_a_rerun_trains_nothing_and_another_configuration_is_refused(tiny_sweep)
     assert out.read_bytes() == before
 
 
+def test_a_stopped_rank_sweep_keeps_its_saved_cells_and_resumes_with_the_rest(tiny_sweep, tmp_path):
+    from toymodels.sweeps._run import SweepStopped
+
+    config, _, full = tiny_sweep
+    out = tmp_path / "rank.nc"
+    saved = []
+    with pytest.raises(SweepStopped) as stopped:
+        _rank.run_rank_sweep(
+            config, out, quiet=True, should_stop=lambda: len(saved) == 2, on_cell=saved.append
+        )
+    assert (stopped.value.saved, stopped.value.total) == (2, len(config.cells()))
+    assert _rank.completed(_store.load_results(out)) == set(saved)
+    trained = []
+
+    def counting(train_config, *args):
+        from toymodels.core import train_grid
+
+        trained.append(train_config)
+        return train_grid(train_config, *args)
+
+    resumed = _rank.run_rank_sweep(config, out, quiet=True, trainer=counting)
+    assert len(trained) == len(config.cells()) - 2
+    np.testing.assert_array_equal(resumed["f"].values, full["f"].values)
+
+
 def test_summary_fits_the_rank_exponent_against_the_calculator(tiny_sweep):
     _, _, ds = tiny_sweep
     summary = _rank_analysis.summarize_rank(ds, window=2)

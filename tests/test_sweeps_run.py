@@ -275,6 +275,12 @@ def test_figure2_json_names_rates_exponents_and_the_theory(figure2_results, caps
         assert len(summary["fitted_exponent"][init]["ci"]) == 2
 
 
+def test_a_loss_window_longer_than_the_run_is_reported_clipped_at_step_0(figure2_results, capsys):
+    code, stdout, _ = lora_sweep("summary", figure2_results, capsys=capsys)
+    assert code == 0
+    assert "at step 3, mean of steps 0..3" in stdout  # the quick preset's window is longer
+
+
 def test_figure2_is_a_coarse_unscaled_grid_then_a_fine_window_per_cell(figure2_results):
     ds = toymodels.load_results(figure2_results)
     assert ds["eta_A"].dims == ("init", "width", "lr")

@@ -98,9 +98,24 @@ def run(args: argparse.Namespace) -> int:
         )  # fmt: skip
         if args.window > config.steps:
             raise UsageError(f"--window {args.window} exceeds the run's {config.steps} steps")
-        ds = _rank.run_rank_sweep(
-            config, out, overwrite=args.overwrite, quiet=args.quiet or args.json
-        )
+        from toymodels import _signals
+        from toymodels.cli._sweeps import stopped_at_once_message, stopped_message
+        from toymodels.sweeps._run import SweepStopped
+
+        finished_here = []
+        try:
+            with _signals.deferring(lambda: stopped_at_once_message(out, len(finished_here))):
+                ds = _rank.run_rank_sweep(
+                    config, out, overwrite=args.overwrite, quiet=args.quiet or args.json,
+                    should_stop=_signals.STOP.is_set, on_cell=finished_here.append,
+                )  # fmt: skip
+        except SweepStopped as stop:
+            print(stopped_message(out, stop.saved, stop.total), file=sys.stderr)
+            return 130
+        if _signals.interrupted():  # the signal came after the last cell was saved
+            total = len(config.cells())
+            print(stopped_message(out, total, total), file=sys.stderr)
+            return 130
     if args.min_rank < 1:
         raise UsageError(f"--min-rank must be an integer >= 1, got {args.min_rank}")
     summary = _rank_analysis.summarize_rank(

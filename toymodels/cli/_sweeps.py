@@ -499,19 +499,8 @@ def run(args) -> int:
         _distributed.initialize(launch)
     finished_here = []
 
-    def stopped_at_once() -> str:
-        if not finished_here:
-            return (
-                f"lora-sweep: stopped at once; nothing new is saved in {out}; "
-                "rerun the same command to resume"
-            )
-        return (
-            f"lora-sweep: stopped at once; {len(finished_here)} cell(s) finished by this run "
-            f"are saved in {out}; rerun the same command to resume"
-        )
-
     try:
-        with _signals.deferring(stopped_at_once):
+        with _signals.deferring(lambda: stopped_at_once_message(out, len(finished_here))):
             ds = run_sweep(
                 config,
                 out,
@@ -550,6 +539,23 @@ def run(args) -> int:
     if args.command == "edge":
         return _report_edge(ds, out, args, settings)
     return _report(ds, out, args, settings)
+
+
+def stopped_at_once_message(out, finished_here: int) -> str:
+    """The one line of a sweep ended at once by a second signal: what this run saved.
+
+    >>> stopped_at_once_message("r.nc", 2).split("; ")[1:3]
+    ['2 cell(s) finished by this run are saved in r.nc', 'rerun the same command to resume']
+    """
+    if not finished_here:
+        return (
+            f"lora-sweep: stopped at once; nothing new is saved in {out}; "
+            "rerun the same command to resume"
+        )
+    return (
+        f"lora-sweep: stopped at once; {finished_here} cell(s) finished by this run "
+        f"are saved in {out}; rerun the same command to resume"
+    )
 
 
 def stopped_message(out, saved: int, total: int) -> str:

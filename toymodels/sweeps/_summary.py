@@ -212,9 +212,8 @@ def render(summary: dict) -> str:
 
 
 def _render_equal_rates(s: dict) -> list[str]:
-    window = (
-        f", mean of steps {s['step'] - s['window'] + 1}..{s['step']}" if s["window"] > 1 else ""
-    )
+    first = max(0, s["step"] - s["window"] + 1)  # the mean is clipped at step 0 (loss_at)
+    window = f", mean of steps {first}..{s['step']}" if s["step"] > first else ""
     lines = [
         f"optimal learning rate η* by mean {s['metric']} over seeds at step {s['step']}{window}",
         f"{'init':<8} {'width':>6} {'η*':>9} {'within 1% of best':>21} {'best loss':>10} "
