@@ -58,6 +58,37 @@ def _width_axis(ax, widths) -> None:
     ax.set_xlabel("width $n$ (LoRA layer fan-in, log scale)")
 
 
+def seed_points(ax, x: np.ndarray, values: np.ndarray, color, offset: float, *, size=3.5):
+    """Every seed's value (small, translucent points; ``values`` is (len(x), seeds), NaN where a
+    seed has none) and the geometric mean over seeds at each x (large points), shifted by
+    ×2^offset so that two inits side by side stay apart. Returns the means (NaN where none)."""
+    shifted = np.repeat(x[:, None], values.shape[1], axis=1) * 2.0**offset
+    ok = np.isfinite(values)
+    ax.plot(shifted[ok], values[ok], "o", color=color, ms=size, alpha=0.45, mew=0)
+    means = geometric_means(values)
+    has = np.isfinite(means)
+    ax.plot(x[has] * 2.0**offset, means[has], "o", color=color, ms=2 * size, mec="white")
+    return means
+
+
+def power_law_band(ax, x: np.ndarray, means: np.ndarray, ci, color):
+    """The band that the slope interval ``ci`` spans, pivoted at the centre of the data in
+    log-log. Returns ``(grid, through)``: points spanning x's range, and ``through(k)``, the power
+    law of slope k through that centre evaluated on them."""
+    has = np.isfinite(means)
+    centre_x, centre_y = np.log(x[has]).mean(), np.log(means[has]).mean()
+    span = np.linspace(np.log(x.min()), np.log(x.max()), 50)
+
+    def through(k):
+        return np.exp(centre_y + float(k) * (span - centre_x))
+
+    low, high = through(ci[0]), through(ci[1])
+    ax.fill_between(
+        np.exp(span), np.minimum(low, high), np.maximum(low, high), color=color, alpha=0.18
+    )
+    return np.exp(span), through
+
+
 def _seed_scaling(ax, widths, tables: dict[str, np.ndarray], symbol: str) -> None:
     """Per init: every seed's value (small points), the per-width geometric mean (large points),
     the fitted power law with the band its seed-bootstrap interval of the slope spans (pivoted at
@@ -65,26 +96,15 @@ def _seed_scaling(ax, widths, tables: dict[str, np.ndarray], symbol: str) -> Non
     for offset, (init, values) in zip((-0.04, 0.04), tables.items(), strict=False):
         color = INIT_COLORS.get(init, OKABE_ITO[0])
         label = INIT_LABELS.get(init, init)
-        x = np.repeat(widths[:, None], values.shape[1], axis=1) * 2.0**offset
-        ok = np.isfinite(values)
-        ax.plot(x[ok], values[ok], "o", color=color, ms=3.5, alpha=0.45, mew=0)
-        means = geometric_means(values)
-        has = np.isfinite(means)
-        ax.plot(widths[has] * 2.0**offset, means[has], "o", color=color, ms=7, mec="white")
-        if has.sum() < 3 or values.shape[1] < 2:
+        means = seed_points(ax, widths, values, color, offset)
+        if np.isfinite(means).sum() < 3 or values.shape[1] < 2:
             continue
         fit = bootstrap_exponent(widths, values)
-        logn = np.log(widths[has])
-        centre_x, centre_y = logn.mean(), np.log(means[has]).mean()
-        span = np.linspace(np.log(widths.min()), np.log(widths.max()), 50)
-        lines = [np.exp(centre_y + k * (span - centre_x)) for k in (fit.value, *fit.ci)]
-        ax.fill_between(
-            np.exp(span), np.minimum(*lines[1:]), np.maximum(*lines[1:]), color=color, alpha=0.18
-        )
+        grid, through = power_law_band(ax, widths, means, fit.ci, color)
         predicted = theory.predicted_rate_exponent(ADAM_LAYER, init)
         ax.plot(
-            np.exp(span),
-            lines[0],
+            grid,
+            through(fit.value),
             "-",
             color=color,
             lw=1.6,
@@ -92,8 +112,8 @@ def _seed_scaling(ax, widths, tables: dict[str, np.ndarray], symbol: str) -> Non
             f"[{fit.ci[0]:.2f}, {fit.ci[1]:.2f}] (theory $n^{{{predicted}}}$)",
         )
         ax.plot(
-            np.exp(span),
-            np.exp(centre_y + float(predicted) * (span - centre_x)),
+            grid,
+            through(predicted),
             REFERENCE_STYLES.get(str(predicted), "--"),
             color="0.35",
             lw=1.1,

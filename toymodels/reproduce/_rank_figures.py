@@ -17,8 +17,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from theory.style import INIT_COLORS, OKABE_ITO
-from toymodels.core import INIT_LABELS, geometric_means
-from toymodels.reproduce._figures import _footer
+from toymodels.core import INIT_LABELS
+from toymodels.reproduce._figures import _footer, power_law_band, seed_points
 
 _MEASURES = {"edge": "stability edge $\\eta_{edge}$", "optimum": "optimal rate $\\eta^*$"}
 
@@ -37,34 +37,20 @@ def _panel(ax, lines: list[dict], measure: str) -> None:
         values = np.array(
             [[np.nan if v is None else v for v in row] for row in line[measure]["per_seed"]]
         )
-        shifted = np.repeat(xs[:, None], values.shape[1], axis=1) * 2.0**offset
-        ok = np.isfinite(values)
-        ax.plot(shifted[ok], values[ok], "o", color=color, ms=3, alpha=0.45, mew=0)
-        means = geometric_means(values)
-        has = np.isfinite(means)
-        ax.plot(xs[has] * 2.0**offset, means[has], "o", color=color, ms=6, mec="white")
+        means = seed_points(ax, xs, values, color, offset, size=3)
         fit = line[measure]["fit"]
-        if fit is None or has.sum() < 2:
+        if fit is None or np.isfinite(means).sum() < 2:
             continue
-        logx = np.log(xs[has])
-        cx, cy = logx.mean(), np.log(means[has]).mean()
-        span = np.linspace(np.log(xs.min()), np.log(xs.max()), 40)
-
-        def through(k, span=span, cx=cx, cy=cy):
-            return np.exp(cy + k * (span - cx))
-
-        low, high = through(fit["ci"][0]), through(fit["ci"][1])
-        ax.fill_between(np.exp(span), np.minimum(low, high), np.maximum(low, high),
-                        color=color, alpha=0.18)  # fmt: skip
+        grid, through = power_law_band(ax, xs, means, fit["ci"], color)
         label = INIT_LABELS.get(init, init)
         interval = f"[{fit['ci'][0]:+.2f}, {fit['ci'][1]:+.2f}]"
-        ax.plot(np.exp(span), through(fit["value"]), "-", color=color, lw=1.5,
+        ax.plot(grid, through(fit["value"]), "-", color=color, lw=1.5,
                 label=f"{label}: $r^{{{fit['value']:+.2f}}}$ {interval}, "
                 f"theory $r^{{{line['predicted']}}}$")  # fmt: skip
-        ax.plot(np.exp(span), through(_fraction(line["predicted"])), "--", color="0.3", lw=1)
+        ax.plot(grid, through(_fraction(line["predicted"])), "--", color="0.3", lw=1)
         for name, value in line["alternatives"].items():
             if name == "per-coordinate":
-                ax.plot(np.exp(span), through(_fraction(value)), ":", color=color, lw=1.3,
+                ax.plot(grid, through(_fraction(value)), ":", color=color, lw=1.3,
                         label=f"{label}, per-coordinate reading: $r^{{{value}}}$")  # fmt: skip
 
 

@@ -50,10 +50,10 @@ def rank_table(summary: dict) -> str:
         "| verdict |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+    from toymodels.sweeps._rank_analysis import line_axis, named_alternatives
+
     for line in summary["lines"]:
-        axis = (f"r at n = {line['width']}" if line["against"] == "rank"
-                else f"n, r = n^{line['kappa']}")  # fmt: skip
-        named = ", ".join(f"{v} ({k})" for k, v in line["alternatives"].items())
+        axis, named = line_axis(line), named_alternatives(line)
         for measure in ("edge", "optimum"):
             m = line[measure]
             fit = m["fit"]

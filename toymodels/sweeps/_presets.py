@@ -304,64 +304,44 @@ _RANK_ADAM = {
 #: the teacher-student model under SGD has no calculator model. Its feature size is the output f.
 _RANK_GD = {"optimizer": "sgd", "steps": 25, "record": True, "data_seed": 0}
 
+#: What every rank preset shares, and what `paper` and `quick` set apart (their rates, seeds and
+#: horizons differ per model, below).
+_RANK_BOTH = {"multipliers": ("1/2", "1"), "inits": ("A", "B")}
+_RANK_PAPER = {
+    **_RANK_BOTH,
+    "name": "paper",
+    "width": 1024,
+    "ranks": powers_of_two(0, 8),
+    "kappas": ("1/2",),
+    "joint_widths": {"1/2": (64, 256, 1024, 4096)},
+}
+_RANK_QUICK = {
+    **_RANK_BOTH,
+    "name": "quick",
+    "width": 256,
+    "ranks": powers_of_two(0, 6),
+    "kappas": (),
+    "joint_widths": {},
+}
+
 RANK = {
     ("teacher-student", "paper"): RankPreset(
-        name="paper",
-        model="teacher-student",
-        multipliers=("1/2", "1"),
-        inits=("A", "B"),
-        width=1024,
-        ranks=powers_of_two(0, 8),
-        kappas=("1/2",),
-        joint_widths={"1/2": (64, 256, 1024, 4096)},
-        rates=octave_grid(-17, 0, 2),
-        seeds=tuple(range(4)),
-        train=_RANK_ADAM,
-        edge_metric="Z_B",
+        **_RANK_PAPER, model="teacher-student", rates=octave_grid(-17, 0, 2),
+        seeds=tuple(range(4)), train=_RANK_ADAM, edge_metric="Z_B",
     ),
     ("teacher-student", "quick"): RankPreset(
-        name="quick",
-        model="teacher-student",
-        multipliers=("1/2", "1"),
-        inits=("A", "B"),
-        width=256,
-        ranks=powers_of_two(0, 6),
-        kappas=(),
-        joint_widths={},
-        rates=octave_grid(-16, 0, 1),
-        seeds=tuple(range(3)),
-        train={**_RANK_ADAM, "steps": 15},
-        edge_metric="Z_B",
+        **_RANK_QUICK, model="teacher-student", rates=octave_grid(-16, 0, 1),
+        seeds=tuple(range(3)), train={**_RANK_ADAM, "steps": 15}, edge_metric="Z_B",
     ),
     ("linear", "paper"): RankPreset(
-        name="paper",
-        model="linear",
-        multipliers=("1/2", "1"),
-        inits=("A", "B"),
-        width=1024,
-        ranks=powers_of_two(0, 8),
-        kappas=("1/2",),
-        joint_widths={"1/2": (64, 256, 1024, 4096)},
-        rates=octave_grid(-16, 6, 2),
-        seeds=tuple(range(8)),
-        train={**_RANK_GD, "steps": 20},
-        edge_metric="f",
+        **_RANK_PAPER, model="linear", rates=octave_grid(-16, 6, 2),
+        seeds=tuple(range(8)), train={**_RANK_GD, "steps": 20}, edge_metric="f",
     ),
     ("linear", "quick"): RankPreset(
-        name="quick",
-        model="linear",
-        multipliers=("1/2", "1"),
-        inits=("A", "B"),
-        width=256,
-        ranks=powers_of_two(0, 6),
-        kappas=(),
-        joint_widths={},
-        rates=octave_grid(-22, 6, 1),
-        seeds=tuple(range(8)),
-        train=_RANK_GD,
-        edge_metric="f",
+        **_RANK_QUICK, model="linear", rates=octave_grid(-22, 6, 1),
+        seeds=tuple(range(8)), train=_RANK_GD, edge_metric="f",
     ),
-}
+}  # fmt: skip
 
 
 def get_rank_preset(model: str, name: str) -> RankPreset:

@@ -252,6 +252,27 @@ def _mark(verdict) -> str:
     return f"fail: {head}" + (f", contains {', '.join(inside)}" if inside else "")
 
 
+def line_axis(line: dict) -> str:
+    """What a summary line is fitted against: the rank at its fixed width, or the width along
+    r = n^κ.
+
+    >>> line_axis({"against": "rank", "width": 1024})
+    'r at n = 1024'
+    """
+    if line["against"] == "rank":
+        return f"r at n = {line['width']}"
+    return f"n, r = n^{line['kappa']}"
+
+
+def named_alternatives(entry: dict) -> str:
+    """The alternatives a line's interval must exclude, as text.
+
+    >>> named_alternatives({"alternatives": {"s = 1": "0"}})
+    '0 (s = 1)'
+    """
+    return ", ".join(f"{v} ({k})" for k, v in entry["alternatives"].items())
+
+
 def render_rank(summary: dict) -> str:
     """The summary as text: one line per (multiplier, init, axis, measure)."""
     rows = [
@@ -262,9 +283,7 @@ def render_rank(summary: dict) -> str:
         "s    init against        measure fitted exponent       predicted | alternatives: verdict",
     ]
     for line in summary["lines"]:
-        axis = (f"r at n = {line['width']}" if line["against"] == "rank"
-                else f"n, r = n^{line['kappa']}")  # fmt: skip
-        named = ", ".join(f"{v} ({k})" for k, v in line["alternatives"].items())
+        axis, named = line_axis(line), named_alternatives(line)
         for measure in ("edge", "optimum"):
             m = line[measure]
             rows.append(
@@ -277,7 +296,7 @@ def render_rank(summary: dict) -> str:
                 f"the update {u['quantity']} at step {u['step']} and a fixed rate (the largest "
                 f"grid rate below every rank's edge) against r at n = {u['width']}:"
             )
-        named = ", ".join(f"{v} ({k})" for k, v in u["alternatives"].items())
+        named = named_alternatives(u)
         rows.append(
             f"{u['multiplier']:<4} {u['init']:<4} η = {u['rate']:<9.3g} {_fmt(u['fit']):<21} "
             f"{u['predicted']:<9} | {named}: {_mark(u)}"
