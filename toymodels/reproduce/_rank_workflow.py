@@ -45,13 +45,13 @@ def rank_sweep(model: str, preset_name: str | None = None, *, folder: Path | Non
 
 def rank_table(summary: dict) -> str:
     """One Markdown row per (multiplier, init, axis, measure): fit, prediction, verdict."""
+    from toymodels.sweeps._rank_analysis import line_axis, named_alternatives
+
     rows = [
         "| s | init | against | measure | fitted exponent [95% CI] | calculator | alternatives "
         "| verdict |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    from toymodels.sweeps._rank_analysis import line_axis, named_alternatives
-
     for line in summary["lines"]:
         axis, named = line_axis(line), named_alternatives(line)
         for measure in ("edge", "optimum"):
