@@ -4,7 +4,7 @@ summaries and analysis (ONE ``optimal_rates``). Imports ``core`` (docs/architect
 
 from toymodels.sweeps._analysis import fit_rate_exponent, loss_at, mean_loss, optimal_rates
 from toymodels.sweeps._config import SweepConfig, sweep_config
-from toymodels.sweeps._presets import Preset, get_preset
+from toymodels.sweeps._presets import PRESETS, Preset, get_preset
 from toymodels.sweeps._run import run_sweep
 from toymodels.sweeps._store import NOT_DIVERGED, NOT_RUN, load_results, stored_config
 from toymodels.sweeps._summary import render, summarize
@@ -12,6 +12,7 @@ from toymodels.sweeps._summary import render, summarize
 __all__ = [
     "NOT_DIVERGED",
     "NOT_RUN",
+    "PRESETS",
     "Preset",
     "SweepConfig",
     "fit_rate_exponent",
