@@ -196,11 +196,15 @@ def empirical_gamma(out: Path | None = None, settings=GAMMA_SETTINGS) -> list:
     """Run the empirical-γ check for ``settings``; plot each (PNG + PDF) into ``out`` if given.
 
     Returns the coordcheck reports (``.format_table()``, ``.passed``). Quick mode uses
-    :data:`QUICK_GAMMA_WIDTHS`, the full mode the check's default widths 2^7..2^13.
+    :data:`QUICK_GAMMA_WIDTHS`, the full mode the check's default widths 2^7..2^13, the smoke
+    preset :data:`SMOKE_GAMMA_WIDTHS` and the last setting of each model only.
     """
     from toymodels.gamma import DEFAULT_WIDTHS, coordcheck, plot_coordcheck
 
-    widths = {"paper": DEFAULT_WIDTHS, "quick": QUICK_GAMMA_WIDTHS}.get(preset(), SMOKE_GAMMA_WIDTHS)
+    chosen = preset()
+    widths = {"paper": DEFAULT_WIDTHS, "quick": QUICK_GAMMA_WIDTHS}.get(chosen, SMOKE_GAMMA_WIDTHS)
+    if chosen == "smoke":  # one setting per model: the check runs end to end, nothing more
+        settings = tuple({model: setting for setting in settings for model in setting[:1]}.values())
     reports = []
     for model, init, c_A, c_B in settings:
         report = coordcheck(model, init, eta_A_exponent=c_A, eta_B_exponent=c_B, widths=widths)
