@@ -18,12 +18,17 @@ HANG_GUARD_S = 900.0
 
 
 def reap(proc: subprocess.Popen) -> None:
-    """Kill ``proc`` if it still runs and wait for it, so no process outlives its test."""
+    """Kill ``proc`` if it still runs, wait for it and close its pipes, so no process (and no
+    file) outlives its test."""
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
     with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.communicate(timeout=60)
+        proc.wait(timeout=60)
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stream.close()
 
 
 def wait_until(

@@ -142,7 +142,7 @@ FIGURE2 = {
         inits=("A", "B"),
         widths=powers_of_two(6, 8),
         seeds=(0, 1),
-        rates=octave_grid(-9, -1, 2),
+        rates=octave_grid(-9, -1, 1),
         train={**_TEACHER_STUDENT, **_SMOKE, "record": False},
         window=2,
         refinement=Refinement(per_octave=2, half_width=1, max_moves=1, window=2),
