@@ -113,6 +113,9 @@ def _derive_cached(
     start = spec.inits[init]
     settle = spec.recursion.settling_steps(start)
     n_steps = settle if steps is None else steps
+    free = {v for _, r in rates for v in r.variables}
+    if n_steps > settle and len(free) >= 2:  # in one variable the maxima stay short
+        _refuse_symbolic_geometric(spec, init, rates, n_steps, settle)
     rec, unrolled = _unrolled(spec, init, rates, max(n_steps, settle))
     steady = rec.steady_state(start)
     conditions = condition_regions(spec, steady, unrolled, dict(rates))
@@ -125,6 +128,21 @@ def _derive_cached(
         MappingProxyType(conditions),
         spec,
     )
+
+
+def _refuse_symbolic_geometric(spec: Model, init: str, rates, n_steps: int, settle: int) -> None:
+    """Where exponents multiply (geometric growth), a derivation in two or more free rates
+    doubles its work every step: beyond the settling steps it is refused at once, in one line."""
+    rec = spec.recursion.bind(dict(rates))
+    steady = rec.steady_state(spec.inits[init])
+    where = [str(s.kinds["geometric"]) for s in steady.values() if "geometric" in s.kinds]
+    if where:
+        raise ExponentError(
+            f"{spec.name}, Init[{init}] with symbolic rates: exponents multiply where "
+            f"{where[0]} (geometric growth), so every symbolic step multiplies the work; at most "
+            f"{settle} steps (the default, enough for the steady state), not {n_steps}: "
+            "fix the rates to unroll further"
+        )
 
 
 def derive(
@@ -217,7 +235,9 @@ def _holds_from(d: Derivation) -> dict[str, int | None]:
     rates = tuple(d.rates.items())
     settle = spec.recursion.settling_steps(spec.inits[d.init])
     _, steps = _unrolled(spec, d.init, rates, max(settle, len(d.steps) - 1))
-    at_step = [conditions_at_step(spec, step, dict(d.rates)) for step in steps]
+    # ``every_step_from(t0, c)`` is not vacuously true before t0 here: a condition "holds from"
+    # the first step where its content holds (so it never starts before a weaker condition).
+    at_step = [conditions_at_step(spec, step, dict(d.rates), vacuous=False) for step in steps]
     out: dict[str, int | None] = {}
     for name, where in d.conditions.items():
         if where.is_empty():

@@ -179,7 +179,9 @@ def _rank_line(args: argparse.Namespace) -> list[str]:
     if args.rank_exponent is None and args.multiplier is None:
         return []
     echo = _rank_echo(args)
-    return [f"rank r = Θ(n^{echo['rank_exponent']}), multiplier α·r^(−{echo['multiplier']})"]
+    s = args.model.parameters.get(MULTIPLIER_PARAMETER, args.multiplier)
+    power = "1" if s is None else f"−{echo['multiplier']}" if s >= 0 else format_exponent(-s)
+    return [f"rank r = Θ(n^{echo['rank_exponent']}), multiplier α·r^({power})"]
 
 
 def _cmd_derive(args: argparse.Namespace) -> str:
