@@ -13,9 +13,9 @@ as the rank exponent ``kappa`` (r = Θ(n^kappa)) and the LoRA multiplier's expon
 other values (docs/theory.md §12).
 
 >>> adam = load_model(MODEL_DIR / "adam.toml")
->>> dict(adam.parameters), str(adam.recursion.derived["Z_B"])
+>>> dict(adam.parameters), str(adam.recursion.derived["Z_B_aligned"])
 ({'kappa': Fraction(0, 1), 's': Fraction(1, 1)}, 'B + Z_A')
->>> str(bind_parameters(adam, {"kappa": "1/2", "s": 0}).recursion.derived["Z_B"])
+>>> str(bind_parameters(adam, {"kappa": "1/2", "s": 0}).recursion.derived["Z_B_aligned"])
 'B + Z_A + 1/2'
 
 >>> spec = {
@@ -69,14 +69,15 @@ MODEL_DIR = Path(__file__).resolve().parent / "models"
 EXAMPLE_DIR = Path(__file__).resolve().parent / "examples"
 _KEYS = {
     "name", "description", "rates", "order", "extends", "inits", "increments", "derived",
-    "roles", "conditions", "notes", "display", "window", "parameters",
+    "roles", "conditions", "notes", "display", "window", "parameters", "readings",
 }  # fmt: skip
 _TABLES = (
     "inits", "increments", "derived", "roles", "conditions", "notes", "display", "parameters",
+    "readings",
 )  # fmt: skip
 #: Beyond this many policies (one monomial per state: the product of the states' monomial
 #: counts) the exact steady-state analysis is refused rather than run for minutes.
-MAX_POLICIES = 64
+MAX_POLICIES = 4096
 #: The most states and derived quantities a spec may declare.
 MAX_QUANTITIES = 64
 #: How many specs an ``extends`` chain may pass through.
@@ -138,6 +139,19 @@ class Model:
     parameter_info: Mapping[str, Parameter] = field(default_factory=dict, repr=False)
     #: The spec it was built from (to rebuild it at other parameter values).
     spec: Mapping[str, object] | None = field(default=None, repr=False)
+    #: Which size of a rank sum a quantity is (``per_entry``, ``aligned``: docs/theory.md §12).
+    readings: Mapping[str, str] = field(default_factory=dict)
+
+    def condition_readings(self) -> dict[str, tuple[str, ...]]:
+        """For each condition, the readings of the quantities it compares, through the
+        conditions it names (empty where it compares no quantity with a reading)."""
+        out: dict[str, tuple[str, ...]] = {}
+        for name, condition in self.conditions.items():
+            used = {self.readings[q] for q in condition.names() if q in self.readings}
+            for ref in condition.refs():
+                used |= set(out.get(ref, ()))
+            out[name] = tuple(sorted(used))
+        return out
 
     @property
     def rates(self) -> tuple[str, ...]:
@@ -273,7 +287,10 @@ def model_from_spec(
             raise
         except ExponentError as err:
             raise fail(where, str(err)) from None
-    for table in ("notes", "display"):
+    for q, reading in tables["readings"].items():
+        if not isinstance(reading, str) or not reading.isidentifier():
+            raise fail(f"readings.{q}", "expected a reading's name, such as per_entry or aligned")
+    for table in ("notes", "display", "readings"):
         for q in tables[table]:
             if q not in quantities:
                 raise fail(f"{table}.{q}", "not a quantity of the model")
@@ -305,6 +322,7 @@ def model_from_spec(
         MappingProxyType(values),
         MappingProxyType(info),
         MappingProxyType(dict(spec)),
+        MappingProxyType(dict(tables["readings"])),
     )
 
 
@@ -395,6 +413,11 @@ def _extended(
     for key, value in spec.items():
         if key in _TABLES and isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
             merged[key] = {**merged[key], **value}
+            if key == "inits":  # an init restated keeps the base's states it does not name
+                for init, values in value.items():
+                    old = base.get("inits", {}).get(init)
+                    if isinstance(values, Mapping) and isinstance(old, Mapping):
+                        merged[key][init] = {**old, **values}
         elif key != "extends":
             merged[key] = value
     merged.setdefault("description", "")

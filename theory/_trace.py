@@ -204,6 +204,11 @@ def to_markdown(d: Derivation) -> str:
     for name, where in d.conditions.items():
         text = ("yes" if where else "no") if concrete else _region_text(where)
         out.append(f"| {name} | {text} |")
+    if d.spec is not None and d.spec.readings:
+        out += ["", "## Readings of the rank sums (docs/theory.md §12)", ""]
+        out += [f"- {q}: {reading}" for q, reading in d.spec.readings.items()]
+        used = d.spec.condition_readings()
+        out += [f"- condition {c} reads {', '.join(r)}" for c, r in used.items() if r]
     return "\n".join(out) + "\n"
 
 

@@ -192,7 +192,8 @@ def _cmd_derive(args: argparse.Namespace) -> str:
         eta_A = eta_B = None  # both symbolic
     d = derive(args.model, _init(args), eta_A=eta_A, eta_B=eta_B, steps=args.steps)
     if args.format == "json":
-        return json.dumps({**d.to_json(), **_rank_echo(args)}, indent=2, ensure_ascii=False)
+        payload = {**d.to_json(), **_readings(args.model), **_rank_echo(args)}
+        return json.dumps(payload, indent=2, ensure_ascii=False)
     text = (d.to_latex() if args.format == "latex" else d.to_markdown()).rstrip("\n")
     return "\n".join([*_rank_line(args), text])
 
@@ -214,6 +215,7 @@ def _cmd_point(args: argparse.Namespace) -> str:
         "first_steps": {q: [format_exponent(step[q]) for step in p.trajectory] for q in p.growth},
         "conditions": dict(p.conditions),
         "holds_from_step": {c: t for c, t in p.holds_from.items() if t is not None},
+        **_readings(args.model),
         **_rank_echo(args),
     }
     if args.json:
@@ -222,17 +224,32 @@ def _cmd_point(args: argparse.Namespace) -> str:
     lines = [f"{p.model}, Init[{p.init}], γ[η_A] = {payload['eta_A']}, γ[η_B] = {payload['eta_B']}"]
     lines += _rank_line(args)
     lines.append("steady-state exponents:")
+    readings = args.model.readings
+    used = args.model.condition_readings()
     for q, v in payload["exponents"].items():
         if q in p.growth:
             first = ", ".join(payload["first_steps"][q])
             v = f"{v} ({p.growth[q]}; t = 0..{len(p.trajectory) - 1}: {first})"
-        lines.append(f"  {q:<{width}}  {v}")
+        reading = f"  [{readings[q]}]" if q in readings else ""
+        lines.append(f"  {q:<{width}}  {v}{reading}")
     lines.append("conditions (steady state; from the step shown on):")
     for c, ok in p.conditions.items():
         start = p.holds_from.get(c)
         since = f" (t >= {start})" if ok and start else ""
-        lines.append(f"  {c:<{width}}  {'yes' if ok else 'no'}{since}")
+        reads = f"  [reads {', '.join(used[c])}]" if used.get(c) else ""
+        lines.append(f"  {c:<{width}}  {'yes' if ok else 'no'}{since}{reads}")
     return "\n".join(lines)
+
+
+def _readings(model) -> dict[str, dict]:
+    """Which size of a rank sum each quantity is, and which ones each condition reads (only
+    for a model that declares readings, such as ``adam``: docs/theory.md §12)."""
+    if not model.readings:
+        return {}
+    return {
+        "readings": dict(model.readings),
+        "condition_readings": {c: list(r) for c, r in model.condition_readings().items()},
+    }
 
 
 def _cmd_region(args: argparse.Namespace) -> str:
@@ -250,6 +267,11 @@ def _cmd_region(args: argparse.Namespace) -> str:
         "region": str(where),
         "empty": where.is_empty(),
         "pieces": [[c.format() for c in piece.constraints] for piece in where.pieces],
+        **(
+            {"condition_readings": {c: list(args.model.condition_readings()[c]) for c in names}}
+            if args.model.readings
+            else {}
+        ),
         **_rank_echo(args),
     }
     if args.equal_rates:
