@@ -29,6 +29,7 @@ from theory import (
 )
 from theory._phase import plot_rank_phase_diagram, rank_phase_rows
 from theory.cli import main
+from theory.testing import exponents
 
 F = Fraction
 GRID = [(F(k), F(s)) for k in ("0", "1/4", "1/2", "3/4") for s in ("0", "1/2", "1", "3/7")]
@@ -66,7 +67,7 @@ def run(capsys, command: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-rates = st.fractions(min_value=-3, max_value=2, max_denominator=4)
+rates = exponents(finite=True)  # theory.testing: the strategies users get
 
 
 @settings(max_examples=40, deadline=None)
