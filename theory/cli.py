@@ -213,6 +213,7 @@ def _cmd_point(args: argparse.Namespace) -> str:
         "exponents": {q: format_exponent(v) for q, v in p.exponents.items()},
         "growth": dict(p.growth),
         "first_steps": {q: [format_exponent(step[q]) for step in p.trajectory] for q in p.growth},
+        "closed_forms": {q: form.to_json() for q, form in p.closed_forms.items()},
         "conditions": dict(p.conditions),
         "holds_from_step": {c: t for c, t in p.holds_from.items() if t is not None},
         **_readings(args.model),
@@ -229,7 +230,9 @@ def _cmd_point(args: argparse.Namespace) -> str:
     for q, v in payload["exponents"].items():
         if q in p.growth:
             first = ", ".join(payload["first_steps"][q])
-            v = f"{v} ({p.growth[q]}; t = 0..{len(p.trajectory) - 1}: {first})"
+            form = p.closed_forms.get(q)
+            closed = f"; γ_t = {form}" if form else ""
+            v = f"{v} ({p.growth[q]}{closed}; t = 0..{len(p.trajectory) - 1}: {first})"
         reading = f"  [{readings[q]}]" if q in readings else ""
         lines.append(f"  {q:<{width}}  {v}{reading}")
     lines.append("conditions (steady state; from the step shown on):")
