@@ -8,8 +8,10 @@
     lora-gamma phase  --model M --out phase.png [--over-rank]
 
 Every command takes ``--rank-exponent K`` (the rank r = Θ(n^K), K in [0, 1), default 0: the
-papers' r = Θ(1)) and ``--multiplier S`` (the LoRA multiplier α·r^(−S), default the model's: 1,
-the papers' α/r), both exact rationals (docs/theory.md §12); JSON output echoes both.
+papers' r = Θ(1)) and ``--multiplier S`` (the LoRA multiplier α·r^(−S), default the model's own
+value: S = 1, the papers' α/r, for both built-ins; it changes nothing at K = 0), both exact
+rationals (docs/theory.md §12); JSON output echoes both. ``lora-gamma --version`` prints the
+installed version; every command's ``--help`` ends with examples.
 ``phase --over-rank`` draws the regimes over (γ[η], K) at equal rates, one panel per init and
 S ∈ {0, 1/2, 1} (or the ``--multiplier`` given).
 
@@ -68,8 +70,64 @@ def _typed(convert, what: str):
     return parse
 
 
+_EXAMPLES = {
+    "derive": (
+        "the derivation, step by step, in the papers' notation (omitted rates stay symbolic)",
+        "  lora-gamma derive --model adam --init A --eta -1/2 --steps 2\n"
+        "  lora-gamma derive --model gd-linear --init B --format json",
+    ),
+    "point": (
+        "steady-state exponents and conditions at fixed rates",
+        "  lora-gamma point --model adam --init A --eta -1/2\n"
+        "  lora-gamma point --model gd-linear --init B --eta-A -1 --eta-B 0 --json",
+    ),
+    "region": (
+        "the exact region of rate exponents where all the given conditions hold",
+        "  lora-gamma region --model adam --init A --condition efficient --condition "
+        "internally_stable\n"
+        "  lora-gamma region --model adam --init B --condition stable --equal-rates --json",
+    ),
+    "phase": (
+        "phase diagram over (γ[η_A], γ[η_B]) for every init (or over (γ[η], K) with --over-rank)",
+        "  lora-gamma phase --model adam --out phase.png\n"
+        "  lora-gamma phase --model adam --out rank.png --over-rank",
+    ),
+}
+
+
+def version() -> str:
+    """This package's installed version (``importlib.metadata``), or the source tree's."""
+    try:
+        from importlib.metadata import PackageNotFoundError
+        from importlib.metadata import version as installed
+
+        return installed("lora-width-scaling")
+    except (ImportError, PackageNotFoundError):
+        return "unknown (not installed)"
+
+
+def _subparser(sub, name: str) -> argparse.ArgumentParser:
+    summary, examples = _EXAMPLES[name]
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=f"{summary[0].upper()}{summary[1:]}.",
+        epilog=f"examples:\n{examples}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Exact width exponents γ of LoRA training dynamics.")
+    parser = _Parser(
+        prog=PROG,
+        description="Exact width exponents γ of LoRA training dynamics (docs/theory.md).",
+        epilog="examples:\n  lora-gamma point --model adam --init A --eta -1/2\n"
+        "  lora-gamma derive --model adam --init B --eta -1 --steps 3\n"
+        "run 'lora-gamma COMMAND --help' for a command's flags",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {version()}",
+                        help="print the installed version and exit")  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     model = {"type": _typed(resolve_model, "model"), "required": True,
              "help": f"one of {', '.join(MODELS)}, or a model spec file (.toml)"}  # fmt: skip
@@ -82,7 +140,9 @@ def _build_parser() -> argparse.ArgumentParser:
         p.add_argument("--rank-exponent", dest="rank_exponent", type=exponent,
                        help="K: the rank is r = Θ(n^K), K in [0, 1) (default 0)")  # fmt: skip
         p.add_argument("--multiplier", type=exponent,
-                       help="S: the multiplier is α·r^(−S) (default: the model's, 1)")  # fmt: skip
+                       help="S: the LoRA multiplier is α·r^(−S). Default: the model's own "
+                            "value, S = 1 (α/r, the papers' convention) for adam and gd-linear; "
+                            "at rank exponent K = 0 it changes no exponent")  # fmt: skip
 
     def rates(p: argparse.ArgumentParser) -> None:
         p.add_argument("--eta", type=exponent, help="equal rate exponent: η_A = η_B = Θ(n^Q)")
@@ -90,30 +150,35 @@ def _build_parser() -> argparse.ArgumentParser:
         p.add_argument("--eta-B", dest="eta_B", type=exponent, help="γ[η_B] (gd-linear: γ[η_b])")
         rank(p)
 
-    p = sub.add_parser("derive", help="the derivation, step by step (omitted rates stay symbolic)")
+    p = _subparser(sub, "derive")
     p.add_argument("--model", **model)
     p.add_argument("--init", **init)
     rates(p)
-    p.add_argument("--steps", type=_steps, default=None, help="number of updates to unroll")
-    p.add_argument("--format", choices=("md", "latex", "json"), default="md")
+    p.add_argument("--steps", type=_steps, default=None,
+                   help=f"number of updates to unroll, 0..{MAX_STEPS} (default: enough for the "
+                        "steady state; with two symbolic rates where exponents multiply, at "
+                        "most that)")  # fmt: skip
+    p.add_argument("--format", choices=("md", "latex", "json"), default="md",
+                   help="md (Markdown, the default), latex (an align* block) or json")  # fmt: skip
 
-    p = sub.add_parser("point", help="steady-state exponents and conditions at fixed rates")
+    p = _subparser(sub, "point")
     p.add_argument("--model", **model)
     p.add_argument("--init", **init)
     rates(p)
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
-    p = sub.add_parser("region", help="the exact region of rates where all conditions hold")
+    p = _subparser(sub, "region")
     p.add_argument("--model", **model)
     p.add_argument("--init", **init)
     p.add_argument("--condition", action="append", required=True,
                    help=f"one of {', '.join(CONDITIONS)} or a condition of the model's spec "
                         "(repeat for a conjunction)")  # fmt: skip
     p.add_argument("--equal-rates", action="store_true", help="η_A = η_B = Θ(n^eta)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object on stdout (pieces, intervals, readings)")  # fmt: skip
     rank(p)
 
-    p = sub.add_parser("phase", help="phase diagram over (γ[η_A], γ[η_B]) for both inits")
+    p = _subparser(sub, "phase")
     p.add_argument("--model", **model)
     p.add_argument("--out", required=True, help="output figure (.png, .pdf or .svg)")
     p.add_argument("--over-rank", action="store_true",
