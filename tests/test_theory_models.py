@@ -47,7 +47,9 @@ def test_builtin_models_are_loaded_from_their_spec_files(name):
 
 
 def test_examples_are_shipped():
-    assert {p.stem for p in EXAMPLES} == {"sgd", "sgd-momentum", "adam-ab", "adam-per-coordinate"}
+    assert {p.stem for p in EXAMPLES} == {
+        "sgd", "sgd-momentum", "adam-ab", "adam-per-coordinate", "adam-aligned",
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)

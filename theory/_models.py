@@ -199,11 +199,13 @@ def _standard(name: str) -> Callable[..., Region]:
     return build
 
 
-#: The conditions of the built-in models: name → (region builder, one-line definition).
+#: The conditions every built-in model has: name → (region builder, one-line definition). A model
+#: may have more (``adam``'s ``feature_learning_aligned``, ``efficient_aligned``: §12).
 CONDITIONS: Mapping[str, tuple[Callable[..., Region], str]] = MappingProxyType(
     {
         name: (_standard(name), condition.meaning)
         for name, condition in MODELS["adam"].conditions.items()
+        if all(name in m.conditions for m in MODELS.values())
     }
 )
 
