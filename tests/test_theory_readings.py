@@ -129,3 +129,13 @@ def test_one_adam_step_per_entry_grows_as_root_r_and_along_u_as_r():
     slope_along = np.polyfit(np.log(ranks), np.log(along), 1)[0]
     assert abs(slope_rms - 0.5) < 0.15  # per entry: √r (R1, + κ/2)
     assert abs(slope_along - 1.0) < 0.15  # along u: r (R2, + κ)
+
+
+def test_the_phase_diagram_draws_the_loss_relevant_update_where_it_differs():
+    from theory._phase import phase_regimes, rank_phase_rows
+
+    assert "feature learning along u" not in [r.label for r in phase_regimes("adam", "B")]
+    rows = rank_phase_rows("adam", "B", multiplier=0, kappas=[F(1, 2)])
+    bands = {band.label: band.spans for band in rows[0][1]}
+    assert bands["feature learning along u"] == ((F(-3, 2), F(-3, 2)),)
+    assert bands["feature learning"] == ((F(-5, 4), F(-5, 4)),)
