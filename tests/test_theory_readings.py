@@ -139,3 +139,18 @@ def test_the_phase_diagram_draws_the_loss_relevant_update_where_it_differs():
     bands = {band.label: band.spans for band in rows[0][1]}
     assert bands["feature learning along u"] == ((F(-3, 2), F(-3, 2)),)
     assert bands["feature learning"] == ((F(-5, 4), F(-5, 4)),)
+
+
+@pytest.mark.parametrize(
+    ("s", "per_entry", "aligned"),
+    [(F(1), F(-3, 4), F(-1)), (F(1, 2), F(-1), F(-5, 4))],
+    ids=["s=1", "s=1/2"],
+)
+def test_documented_toy_comparison_width_columns_are_what_the_engine_derives(s, per_entry, aligned):
+    half = F(1, 2)
+    assert max_stable_rate_exponent("adam", "B", rank_exponent=half, multiplier=s) == per_entry
+    where = region(
+        "adam", "B", ["feature_learning_aligned"], equal_rates=True, rank_exponent=half,
+        multiplier=s,
+    )  # fmt: skip
+    assert where.intervals("eta")[0][0] == aligned
