@@ -43,7 +43,12 @@ import functools
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 
-from hypothesis import strategies as st
+try:
+    from hypothesis import strategies as st
+except ImportError as err:  # pragma: no cover - hypothesis is a test dependency
+    raise ImportError(
+        "theory.testing needs hypothesis (pip install hypothesis, or the project's [test] extra)"
+    ) from err
 
 from theory._affine import Affine
 from theory._exponent import GROWING, NEG_INF
