@@ -11,7 +11,10 @@ import pytest
 import theory
 from theory import NEG_INF, ExponentError, predict, predicted_rate_exponent
 
-ADAM = ("Z_A", "B", "Z_B", "dZ_B", "delta1", "delta2", "delta3")
+ADAM = (
+    "Z_A", "B", "B_moved", "Z_B", "Z_B_aligned", "dZ_B", "dZ_B_aligned",
+    "delta1", "delta1_aligned", "delta2", "delta3",
+)  # fmt: skip
 GD = ("b", "aTx", "f", "residual", "delta1", "delta2", "delta3")
 CONDITION_NAMES = {
     "stable",

@@ -47,7 +47,9 @@ def test_builtin_models_are_loaded_from_their_spec_files(name):
 
 
 def test_examples_are_shipped():
-    assert {p.stem for p in EXAMPLES} == {"sgd", "sgd-momentum", "adam-ab", "adam-per-coordinate"}
+    assert {p.stem for p in EXAMPLES} == {
+        "sgd", "sgd-momentum", "adam-ab", "adam-per-coordinate", "adam-aligned",
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
@@ -163,7 +165,10 @@ def test_missing_spec_file_and_unknown_init_are_usage_errors(capsys, tmp_path):
 def test_bind_accepts_a_rate_given_as_formula_text():
     rec = MODELS["adam"].recursion.bind({"eta_A": "eta", "eta_B": "eta"})
     assert rec.rates == ("eta",)
-    assert str(rec.steady_state({"Z_A": 0, "B": "-inf"})["Z_A"].value) == "max(eta + 1, 0)"
+    assert (
+        str(rec.steady_state({"Z_A": 0, "B": "-inf", "B_moved": "-inf"})["Z_A"].value)
+        == "max(eta + 1, 0)"
+    )
 
 
 def test_a_hand_built_derivation_does_not_print_a_free_rate_as_equal_to_itself():

@@ -29,6 +29,7 @@ from theory import (
 )
 from theory._phase import plot_rank_phase_diagram, rank_phase_rows
 from theory.cli import main
+from theory.testing import exponents
 
 F = Fraction
 GRID = [(F(k), F(s)) for k in ("0", "1/4", "1/2", "3/4") for s in ("0", "1/2", "1", "3/7")]
@@ -66,7 +67,7 @@ def run(capsys, command: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-rates = st.fractions(min_value=-3, max_value=2, max_denominator=4)
+rates = exponents(finite=True)  # theory.testing: the strategies users get
 
 
 @settings(max_examples=40, deadline=None)
@@ -96,11 +97,32 @@ def test_rank_exponent_zero_reproduces_symbolic_regions(model, init):
 
 
 def adam_rate(init: str, kappa: Fraction, s: Fraction) -> Fraction:
-    """Hand derivation (docs/theory.md §12): Z_A, B carry no rank; Z_B and the δ's carry
-    c = κ(1 − s). Init[A], equal η ≥ −1: Z_B = δ¹ = 2η + 1 + c = 0. Init[B], η ≤ 0:
-    Z_B = δ¹ = η + 1 + c = 0."""
+    """Hand derivation (docs/theory.md §12): Z_A, B carry no rank; per entry, the moved part of
+    B meets Z_A in an aligned sum (c = κ(1 − s)), the random B₀ in an independent one
+    (c½ = κ(1/2 − s)). Init[A] (B = its moved part), equal η ≥ −1: Z_B = δ¹ = 2η + 1 + c = 0.
+    Init[B], η ≤ 0: Z_B = max(η + 1 + c½, 2η + 1 + c) ≤ 0, and ΔZ_B = Z_B there."""
+    c, c_half = kappa * (1 - s), kappa * (Fraction(1, 2) - s)
+    return -(1 + c) / 2 if init == "A" else min(-1 - c_half, -(1 + c) / 2)
+
+
+def adam_rate_aligned(init: str, kappa: Fraction, s: Fraction) -> Fraction:
+    """The loss-relevant update's rate: along u every sum is aligned (+ c), as in the papers:
+    Init[A] 2η + 1 + c = 0, Init[B] η + 1 + c = 0."""
     c = kappa * (1 - s)
     return -(1 + c) / 2 if init == "A" else -1 - c
+
+
+@pytest.mark.parametrize(("kappa", "s"), GRID, ids=[f"k={k},s={s}" for k, s in GRID])
+@pytest.mark.parametrize("init", ["A", "B"])
+def test_adam_loss_relevant_feature_learning_rate_matches_the_aligned_hand_derivation(
+    init, kappa, s
+):
+    where = region(
+        "adam", init, ["feature_learning_aligned"], equal_rates=True, rank_exponent=kappa,
+        multiplier=s,
+    )  # fmt: skip
+    (lo, _, hi, _), *_ = where.intervals("eta")
+    assert lo == hi == adam_rate_aligned(init, kappa, s)
 
 
 @pytest.mark.parametrize(("kappa", "s"), GRID, ids=[f"k={k},s={s}" for k, s in GRID])
@@ -144,7 +166,7 @@ def test_adam_steady_state_carries_the_rank_in_the_output_only():
         # LoRA+'s point moves to η_B = −κ(1 − s): Z_B and δ² = η_B + c must be Θ(1).
         ("adam", "A", "1/2", "0", ["efficient", "internally_stable"], "eta_A = -1, eta_B = -1/2"),
         ("adam", "A", "1/2", "1", ["efficient", "internally_stable"], "eta_A = -1, eta_B = 0"),
-        ("adam", "B", "1/4", "1/2", ["stable"], "eta_A <= -9/8, eta_A + eta_B <= -9/8"),
+        ("adam", "B", "1/4", "1/2", ["stable"], "eta_A <= -1, eta_A + eta_B <= -9/8"),
         # gd-linear Init[B]: f = η_A + 1 + κ(1 − 2s) (μ once in Δ(aᵀx), c once in f).
         ("gd-linear", "B", "3/4", "1/2", ["stable"], "eta_A <= -1, eta_A + eta_B <= -1/4"),
     ],
@@ -221,8 +243,9 @@ def test_done_when_point_json_is_todays_plus_the_echoed_inputs(capsys):
     assert list(now)[-2:] == ["rank_exponent", "multiplier"]
     assert (now["rank_exponent"], now["multiplier"]) == ("0", "1")
     assert now["exponents"] == {
-        "Z_A": "1/2", "B": "-1/2", "Z_B": "0", "dZ_B": "0",
-        "delta1": "0", "delta2": "0", "delta3": "0",
+        "Z_A": "1/2", "B": "-1/2", "B_moved": "-1/2", "Z_B": "0", "Z_B_aligned": "0",
+        "dZ_B": "0", "dZ_B_aligned": "0", "delta1": "0", "delta1_aligned": "0",
+        "delta2": "0", "delta3": "0",
     }  # fmt: skip
 
 
@@ -230,7 +253,7 @@ def test_cli_region_and_derive_take_and_echo_the_rank(capsys):
     command = "region --model adam --init B --condition feature_learning --equal-rates --json"
     code, out, _ = run(capsys, f"{command} --rank-exponent 1/2 --multiplier 1/2")
     payload = json.loads(out)
-    assert code == 0 and payload["region"] == "eta = -5/4"
+    assert code == 0 and payload["region"] == "eta = -1"  # per entry (the aligned: -5/4)
     assert (payload["rank_exponent"], payload["multiplier"]) == ("1/2", "1/2")
     code, out, _ = run(
         capsys, "derive --model gd-linear --init B --rank-exponent 1/4 --format json"
@@ -240,7 +263,7 @@ def test_cli_region_and_derive_take_and_echo_the_rank(capsys):
         capsys, "point --model adam --init A --eta -3/4 --rank-exponent 1/2 --multiplier 0"
     )
     assert code == 0 and "rank r = Θ(n^1/2), multiplier α·r^(−0)" in out
-    assert "  feature_learning      yes" in out
+    assert re.search(r"\n  feature_learning +yes", out)
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ True
 Fraction(-1, 1)
 """
 
+from theory._closed import ClosedForm
 from theory._conditions import Condition
 from theory._exponent import (
     GROWING,
@@ -72,6 +73,7 @@ __all__ = [
     "MULTIPLIER_PARAMETER",
     "NEG_INF",
     "RANK_PARAMETER",
+    "ClosedForm",
     "Condition",
     "Constraint",
     "Derivation",

@@ -85,6 +85,10 @@ class Condition:
         """The quantities and rates the condition compares."""
         return _names(self.tree)
 
+    def refs(self) -> frozenset[str]:
+        """The earlier conditions it names."""
+        return _refs(self.tree)
+
     def __str__(self) -> str:
         return self.text
 
@@ -153,6 +157,11 @@ def _parse(text: str, names: frozenset[str], known: frozenset[str]) -> Node:
     if not named:
         raise ExponentError(f"{shorten(text)} names no quantity: it is a constant, not a condition")
     return Node("cmp", lhs=lhs, op=pieces[1], rhs=rhs)
+
+
+def _refs(node: Node) -> frozenset[str]:
+    own = frozenset({node.name}) if node.kind == "ref" else frozenset()
+    return own.union(*(_refs(child) for child in node.children))
 
 
 def _names(node: Node) -> frozenset[str]:

@@ -171,15 +171,18 @@ def condition_regions(
 
 
 def conditions_at_step(
-    model: Model, step: Step, rates: Mapping[str, Expr] | None = None
+    model: Model, step: Step, rates: Mapping[str, Expr] | None = None, *, vacuous: bool = True
 ) -> dict[str, bool]:
     """At fixed rates: whether each condition holds at one step, its comparisons judged at that
-    step's exponents (``every_step_from(t0, c)`` is ``c`` from step t0 on, true before)."""
+    step's exponents (``every_step_from(t0, c)`` is ``c`` from step t0 on, and before t0 true
+    when ``vacuous``, else ``c`` as well: the reading of "from which step does it hold")."""
     at_t = plain_atom({**(rates or {}), **step.values})
     out: dict[str, Region] = {}
 
     def every(node, start: int) -> Region:
-        return judge(node, at_t, out, every) if step.t >= start else Region.universe()
+        if step.t >= start or not vacuous:
+            return judge(node, at_t, out, every)
+        return Region.universe()
 
     for name, condition in model.conditions.items():
         out[name] = judge(condition.tree, at_t, out, every)
@@ -196,18 +199,29 @@ def _standard(name: str) -> Callable[..., Region]:
     return build
 
 
-#: The conditions of the built-in models: name → (region builder, one-line definition).
+#: The conditions every built-in model has: name → (region builder, one-line definition). A model
+#: may have more (``adam``'s ``feature_learning_aligned``, ``efficient_aligned``: §12).
 CONDITIONS: Mapping[str, tuple[Callable[..., Region], str]] = MappingProxyType(
     {
         name: (_standard(name), condition.meaning)
         for name, condition in MODELS["adam"].conditions.items()
+        if all(name in m.conditions for m in MODELS.values())
     }
 )
 
 
 def canonical_condition(name: object, model: Model | None = None) -> str:
+    """A condition's name as the model writes it, from its name or a spelling that differs only
+    in case or in ``-`` for ``_`` (``Stable``, ``feature-learning``)."""
     names = model.conditions if model is not None else CONDITIONS
-    key = str(name).strip().lower().replace("-", "_")
-    if key not in names:
+    text = str(name).strip()
+    if text in names:
+        return text
+
+    def folded(n: str) -> str:
+        return n.lower().replace("-", "_")
+
+    matches = [n for n in names if folded(n) == folded(text)]
+    if len(matches) != 1:
         raise ExponentError(f"unknown condition {_short(name)}: expected one of {', '.join(names)}")
-    return key
+    return matches[0]

@@ -178,6 +178,10 @@ def _fraction(token: str, text: str) -> Fraction:
         raise ExponentError(
             f"zero denominator in {shorten(token, 20)} in expression {shorten(text)}"
         ) from None
+    except ValueError:  # '0.0/0': a decimal over a denominator is no number of the grammar
+        raise ExponentError(
+            f"malformed number {shorten(token, 20)} in expression {shorten(text)}"
+        ) from None
 
 
 def _is_number(token: str | None) -> bool:

@@ -101,6 +101,18 @@ def phase_regimes(model: str | Model, init: str, *, equal_rates: bool = False) -
         ),
         Regime("efficient", c["efficient"], REGIME_COLORS["efficient"], False, "δ¹, δ² = Θ(1)"),
     ]
+    aligned = c.get("feature_learning_aligned")
+    if aligned is not None and aligned != c["feature_learning"]:
+        # The loss-relevant update (docs/theory.md §12): drawn where it differs from per entry.
+        regimes.append(
+            Regime(
+                "feature learning along u",
+                aligned,
+                REGIME_COLORS["feature_learning_aligned"],
+                False,
+                f"Δ{out}'s component along the loss gradient = Θ(1)",
+            )
+        )
     return [r for r in regimes if not r.region.is_empty()]
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from types import MappingProxyType
 
+from theory._closed import ClosedForm, fit_closed_form
 from theory._exponent import GROWING, NEG_INF, Exponent, ExponentError
 from theory._expr import Expr
 from theory._models import (
@@ -36,6 +37,8 @@ from theory._steady import Steady
 __all__ = ["Derivation", "Prediction", "derive", "predict", "predicted_rate_exponent", "region"]
 
 EQUAL_RATE = "eta"
+#: Steps past the settling steps on which a closed form is fitted and checked.
+CLOSED_HORIZON = 16
 
 
 def _rate(value: object, name: str) -> Expr:
@@ -97,6 +100,9 @@ class Prediction:
     derivation: Derivation = field(repr=False)
     growth: Mapping[str, str] = field(default_factory=dict)
     holds_from: Mapping[str, int | None] = field(default_factory=dict, repr=False)
+    #: quantity → its closed form γ_t = a·q^t + b + c·(−1)^t, for the geometric ones where one
+    #: fits (``theory._closed``: checked exactly against every unrolled step it covers).
+    closed_forms: Mapping[str, ClosedForm] = field(default_factory=dict, repr=False)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -113,6 +119,9 @@ def _derive_cached(
     start = spec.inits[init]
     settle = spec.recursion.settling_steps(start)
     n_steps = settle if steps is None else steps
+    free = {v for _, r in rates for v in r.variables}
+    if n_steps > settle and len(free) >= 2:  # in one variable the maxima stay short
+        _refuse_symbolic_geometric(spec, init, rates, n_steps, settle)
     rec, unrolled = _unrolled(spec, init, rates, max(n_steps, settle))
     steady = rec.steady_state(start)
     conditions = condition_regions(spec, steady, unrolled, dict(rates))
@@ -125,6 +134,21 @@ def _derive_cached(
         MappingProxyType(conditions),
         spec,
     )
+
+
+def _refuse_symbolic_geometric(spec: Model, init: str, rates, n_steps: int, settle: int) -> None:
+    """Where exponents multiply (geometric growth), a derivation in two or more free rates
+    doubles its work every step: beyond the settling steps it is refused at once, in one line."""
+    rec = spec.recursion.bind(dict(rates))
+    steady = rec.steady_state(spec.inits[init])
+    where = [str(s.kinds["geometric"]) for s in steady.values() if "geometric" in s.kinds]
+    if where:
+        raise ExponentError(
+            f"{spec.name}, Init[{init}] with symbolic rates: exponents multiply where "
+            f"{where[0]} (geometric growth), so every symbolic step multiplies the work; at most "
+            f"{settle} steps (the default, enough for the steady state), not {n_steps}: "
+            "fix the rates to unroll further"
+        )
 
 
 def derive(
@@ -196,6 +220,7 @@ def predict(
         {q: s.growth_kind() for q, s in d.steady.items() if not s.growing.is_empty()}
     )
     conditions = MappingProxyType({k: not r.is_empty() for k, r in d.conditions.items()})
+    geometric = [q for q, kind in growth.items() if kind == "geometric"]
     return Prediction(
         d.model,
         d.init,
@@ -207,7 +232,25 @@ def predict(
         d,
         growth,
         MappingProxyType(_holds_from(d)),
+        MappingProxyType(_closed_forms(d, geometric)) if geometric else MappingProxyType({}),
     )
+
+
+def _closed_forms(d: Derivation, quantities: list[str]) -> dict[str, ClosedForm]:
+    """Closed forms of the geometric quantities, fitted and checked on at least ``CLOSED_HORIZON``
+    steps past the settling steps (or on all the steps asked for, if more)."""
+    spec = d.spec
+    settle = spec.recursion.settling_steps(spec.inits[d.init])
+    horizon = max(settle + CLOSED_HORIZON, len(d.steps) - 1)
+    _, steps = _unrolled(spec, d.init, tuple(d.rates.items()), horizon)
+    out = {}
+    for q in quantities:
+        values = [step.values[q] for step in steps]
+        exact = [v.constant_value() if not v.is_neg_inf else None for v in values]
+        form = fit_closed_form(exact)
+        if form is not None:
+            out[q] = form
+    return out
 
 
 def _holds_from(d: Derivation) -> dict[str, int | None]:
@@ -217,7 +260,9 @@ def _holds_from(d: Derivation) -> dict[str, int | None]:
     rates = tuple(d.rates.items())
     settle = spec.recursion.settling_steps(spec.inits[d.init])
     _, steps = _unrolled(spec, d.init, rates, max(settle, len(d.steps) - 1))
-    at_step = [conditions_at_step(spec, step, dict(d.rates)) for step in steps]
+    # ``every_step_from(t0, c)`` is not vacuously true before t0 here: a condition "holds from"
+    # the first step where its content holds (so it never starts before a weaker condition).
+    at_step = [conditions_at_step(spec, step, dict(d.rates), vacuous=False) for step in steps]
     out: dict[str, int | None] = {}
     for name, where in d.conditions.items():
         if where.is_empty():

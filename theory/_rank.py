@@ -3,12 +3,13 @@
 The rank grows as r = Θ(n^κ), κ ∈ [0, 1), and the LoRA multiplier is α·r^(−s); both are
 parameters of a model's spec (``kappa``, ``s``; docs/theory.md §12), set per call with
 ``rank_exponent=`` and ``multiplier=``. κ = 0 is the papers' r = Θ(1), where s plays no part.
-For Adam the exponents are affine in κ (docs/theory.md §12 derives them by hand):
+For Adam the exponents are piecewise affine in κ (docs/theory.md §12 derives them by hand):
 
-    Init[A]: γ[η*] = −1/2 − κ(1 − s)/2        Init[B]: γ[η*] = −1 − κ(1 − s)
+    Init[A]: γ[η*] = −1/2 − κ(1 − s)/2
+    Init[B]: γ[η*] = min(−1 − κ(1/2 − s), −1/2 − κ(1 − s)/2)   (Z_B per entry: B₀'s sum is R1)
 
 >>> str(max_stable_rate_exponent("adam", "B", rank_exponent="1/2", multiplier="1/2"))
-'-5/4'
+'-1'
 >>> rate_exponent_table("adam", "A", kappas=["0", "1/2"], multipliers=["0", "1"])
 {('0', '0'): '-1/2', ('0', '1'): '-1/2', ('1/2', '0'): '-3/4', ('1/2', '1'): '-1/2'}
 """

@@ -242,7 +242,13 @@ class Region:
         return not self.is_empty()
 
     def __and__(self, other: Region) -> Region:
-        return Region(a | b for a, b in itertools.product(self._raw, other._raw))
+        mine, theirs = self._raw, other._raw
+        if len(mine) * len(theirs) > 4:  # a product of unions: multiply canonical pieces only
+            mine, theirs = self._canonical_raw(), other._canonical_raw()
+        return Region(a | b for a, b in itertools.product(mine, theirs))
+
+    def _canonical_raw(self) -> tuple[frozenset[Constraint], ...]:
+        return tuple(frozenset(p.constraints) for p in self.pieces)
 
     def __or__(self, other: Region) -> Region:
         return Region((*self._raw, *other._raw))
@@ -321,7 +327,11 @@ def _subtract(piece: tuple[Constraint, ...], other: Region) -> list[tuple[Constr
     they appear, which keeps differences (and so subset tests and complements) small.
     """
     current = [piece]
-    for q in other._raw:
+    # Subtract the canonical pieces (no redundant constraint, none inside another): with raw
+    # pieces the parts multiply with every redundant constraint. Each part is simplified as it
+    # is formed, so the systems the feasibility tests see stay small.
+    for q in (p.constraints for p in other.pieces):
+        current = [_simplified(rest) for rest in current]
         following: list[tuple[Constraint, ...]] = []
         for rest in current:
             prefix: tuple[Constraint, ...] = ()
@@ -335,6 +345,15 @@ def _subtract(piece: tuple[Constraint, ...], other: Region) -> list[tuple[Constr
         if not current:
             break
     return current
+
+
+def _simplified(part: tuple[Constraint, ...]) -> tuple[Constraint, ...]:
+    """A feasible conjunction with its redundant constraints dropped (its canonical form); kept
+    as it is when short."""
+    if len(part) <= 4:
+        return part
+    canonical = _canonical_polyhedron(frozenset(part))
+    return part if canonical is None else canonical.constraints
 
 
 def _interval(piece: Polyhedron, name: str):

@@ -13,9 +13,9 @@ as the rank exponent ``kappa`` (r = Θ(n^kappa)) and the LoRA multiplier's expon
 other values (docs/theory.md §12).
 
 >>> adam = load_model(MODEL_DIR / "adam.toml")
->>> dict(adam.parameters), str(adam.recursion.derived["Z_B"])
+>>> dict(adam.parameters), str(adam.recursion.derived["Z_B_aligned"])
 ({'kappa': Fraction(0, 1), 's': Fraction(1, 1)}, 'B + Z_A')
->>> str(bind_parameters(adam, {"kappa": "1/2", "s": 0}).recursion.derived["Z_B"])
+>>> str(bind_parameters(adam, {"kappa": "1/2", "s": 0}).recursion.derived["Z_B_aligned"])
 'B + Z_A + 1/2'
 
 >>> spec = {
@@ -37,6 +37,7 @@ theory._spec.SpecError: <python>: conditions.stable: 'y <= 0' names no quantity 
 from __future__ import annotations
 
 import functools
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ from theory._conditions import Condition
 from theory._exponent import ExponentError, format_exponent, parse_exponent, shorten
 from theory._parse import parse_expr
 from theory._recursion import Recursion
+from theory._specfile import StructureError, read_spec_text
 
 __all__ = [
     "EXAMPLE_DIR",
@@ -67,12 +69,19 @@ MODEL_DIR = Path(__file__).resolve().parent / "models"
 EXAMPLE_DIR = Path(__file__).resolve().parent / "examples"
 _KEYS = {
     "name", "description", "rates", "order", "extends", "inits", "increments", "derived",
-    "roles", "conditions", "notes", "display", "window", "parameters",
+    "roles", "conditions", "notes", "display", "window", "parameters", "readings",
 }  # fmt: skip
 _TABLES = (
     "inits", "increments", "derived", "roles", "conditions", "notes", "display", "parameters",
+    "readings",
 )  # fmt: skip
-_MAX_SPEC_BYTES = 1 << 20
+#: Beyond this many policies (one monomial per state: the product of the states' monomial
+#: counts) the exact steady-state analysis is refused rather than run for minutes.
+MAX_POLICIES = 4096
+#: The most states and derived quantities a spec may declare.
+MAX_QUANTITIES = 64
+#: How many specs an ``extends`` chain may pass through.
+MAX_EXTENDS = 8
 
 
 class SpecError(ExponentError):
@@ -130,6 +139,19 @@ class Model:
     parameter_info: Mapping[str, Parameter] = field(default_factory=dict, repr=False)
     #: The spec it was built from (to rebuild it at other parameter values).
     spec: Mapping[str, object] | None = field(default=None, repr=False)
+    #: Which size of a rank sum a quantity is (``per_entry``, ``aligned``: docs/theory.md §12).
+    readings: Mapping[str, str] = field(default_factory=dict)
+
+    def condition_readings(self) -> dict[str, tuple[str, ...]]:
+        """For each condition, the readings of the quantities it compares, through the
+        conditions it names (empty where it compares no quantity with a reading)."""
+        out: dict[str, tuple[str, ...]] = {}
+        for name, condition in self.conditions.items():
+            used = {self.readings[q] for q in condition.names() if q in self.readings}
+            for ref in condition.refs():
+                used |= set(out.get(ref, ()))
+            out[name] = tuple(sorted(used))
+        return out
 
     @property
     def rates(self) -> tuple[str, ...]:
@@ -141,24 +163,32 @@ class Model:
 
 
 def load_model(path: str | Path) -> Model:
-    """Read a TOML spec file (see the module docstring and docs/theory.md §10)."""
+    """Read a TOML spec file (see the module docstring and docs/theory.md §10); the file is read
+    safely (``theory._specfile``: a bounded regular file, bounded nesting and key depth)."""
     path = Path(path)
     where = str(path)
+    spec = read_spec(path, where)
+    return model_from_spec(spec, source=where, folder=path.resolve().parent)
+
+
+def read_spec(path: Path, where: str) -> dict:
+    """A spec file's TOML table, or a one-line ``SpecError`` naming ``where``."""
     try:
-        if path.stat().st_size > _MAX_SPEC_BYTES:
-            raise SpecError(f"{where}: larger than {_MAX_SPEC_BYTES} bytes: not a model spec")
-        spec = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(read_spec_text(path))
     except FileNotFoundError:
         raise SpecError(f"{where}: no such model spec file") from None
     except IsADirectoryError:
         raise SpecError(f"{where}: a directory, not a model spec file") from None
     except UnicodeDecodeError:
         raise SpecError(f"{where}: not a UTF-8 text file") from None
+    except StructureError as err:
+        raise SpecError(f"{where}: {err}") from None
     except tomllib.TOMLDecodeError as err:
         raise SpecError(f"{where}: not valid TOML ({err})") from None
+    except RecursionError:  # the scan bounds nesting; a safety net all the same
+        raise SpecError(f"{where}: nested too deeply to be a model spec") from None
     except OSError as err:
         raise SpecError(f"{where}: cannot read ({err.strerror})") from None
-    return model_from_spec(spec, source=where)
 
 
 @functools.lru_cache(maxsize=256)
@@ -192,16 +222,18 @@ def model_from_spec(
     *,
     source: str = "<python>",
     parameters: Mapping[str, object] | None = None,
+    folder: Path | None = None,
 ) -> Model:
     """Build a ``Model`` from a spec mapping (what a TOML file parses to); ``parameters``
-    overrides the defaults of its ``[parameters]``."""
+    overrides the defaults of its ``[parameters]``; ``folder``: the spec file's folder, where
+    ``extends`` may also name a spec (besides the built-ins)."""
 
     def fail(field_: str, problem: str) -> SpecError:
         return SpecError(f"{source}: {field_}: {problem}")
 
     if not isinstance(spec, Mapping):
         raise fail("spec", "expected a table of fields")
-    spec = _extended(spec, fail)
+    spec = _extended(spec, fail, folder)
     unknown = sorted(set(spec) - _KEYS)
     if unknown:
         raise fail(unknown[0], f"unknown field (expected some of {', '.join(sorted(_KEYS))})")
@@ -255,7 +287,10 @@ def model_from_spec(
             raise
         except ExponentError as err:
             raise fail(where, str(err)) from None
-    for table in ("notes", "display"):
+    for q, reading in tables["readings"].items():
+        if not isinstance(reading, str) or not reading.isidentifier():
+            raise fail(f"readings.{q}", "expected a reading's name, such as per_entry or aligned")
+    for table in ("notes", "display", "readings"):
         for q in tables[table]:
             if q not in quantities:
                 raise fail(f"{table}.{q}", "not a quantity of the model")
@@ -287,6 +322,7 @@ def model_from_spec(
         MappingProxyType(values),
         MappingProxyType(info),
         MappingProxyType(dict(spec)),
+        MappingProxyType(dict(tables["readings"])),
     )
 
 
@@ -337,17 +373,51 @@ def _window(value, fail) -> tuple[Fraction, Fraction, Fraction, Fraction] | None
     return (x0, x1, y0, y1)
 
 
-def _extended(spec: Mapping[str, object], fail) -> Mapping[str, object]:
+def _extended(
+    spec: Mapping[str, object], fail, folder: Path | None, seen: tuple[str, ...] = ()
+) -> Mapping[str, object]:
+    """The spec merged onto its base: a built-in model, or a spec file in the spec's own folder
+    named without a path (``extends = "base"`` reads ``base.toml``); chains are followed up to
+    ``MAX_EXTENDS`` deep and a cycle is reported as one."""
     base_name = spec.get("extends")
     if base_name is None:
         return spec
-    if not isinstance(base_name, str) or not (MODEL_DIR / f"{base_name}.toml").is_file():
-        builtins = ", ".join(sorted(p.stem for p in MODEL_DIR.glob("*.toml")))
-        raise fail("extends", f"{base_name!r} is not a built-in model (expected {builtins})")
-    merged = dict(builtin_spec(base_name))
+    builtins = sorted(p.stem for p in MODEL_DIR.glob("*.toml"))
+    expected = f"a built-in model ({', '.join(builtins)}) or a spec in the spec's own folder"
+    if (
+        not isinstance(base_name, str)
+        or not base_name.strip()
+        or any(sep in base_name for sep in ("/", "\\", os.sep, "\0"))
+        or base_name.startswith(".")
+    ):
+        shown = shorten(base_name) if isinstance(base_name, str) else type(base_name).__name__
+        raise fail("extends", f"{shown} is not {expected}, named without a path")
+    if base_name in builtins:
+        base = builtin_spec(base_name)
+    elif folder is None:
+        raise fail("extends", f"{shorten(base_name)} is not a built-in model ({expected})")
+    else:
+        file = folder / (base_name if base_name.endswith(".toml") else f"{base_name}.toml")
+        key = str(file.resolve())
+        if key in seen:
+            chain = " → ".join(Path(k).name for k in (*seen[seen.index(key) :], key))
+            raise fail("extends", f"a cycle: {chain}")
+        if len(seen) >= MAX_EXTENDS:
+            raise fail("extends", f"a chain of more than {MAX_EXTENDS} specs")
+        if not file.is_file():
+            raise fail("extends", f"{shorten(base_name)} is not {expected} (no file {file.name})")
+        base = read_spec(file, str(file))
+        base = _extended(base, fail, folder, (*seen, key))
+    merged = dict(base)
+    merged.pop("extends", None)
     for key, value in spec.items():
         if key in _TABLES and isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
             merged[key] = {**merged[key], **value}
+            if key == "inits":  # an init restated keeps the base's states it does not name
+                for init, values in value.items():
+                    old = base.get("inits", {}).get(init)
+                    if isinstance(values, Mapping) and isinstance(old, Mapping):
+                        merged[key][init] = {**old, **values}
         elif key != "extends":
             merged[key] = value
     merged.setdefault("description", "")
@@ -355,23 +425,61 @@ def _extended(spec: Mapping[str, object], fail) -> Mapping[str, object]:
 
 
 def _recursion(name, rates, tables, order, fail, constants) -> Recursion:
-    formulas = {}
+    formulas: dict[str, dict] = {}
     for table in ("increments", "derived"):
         formulas[table] = {}
         for key, value in tables[table].items():
+            text = _text(value, f"{table}.{key}", fail)
             try:
-                text = _text(value, f"{table}.{key}", fail)
                 formulas[table][key] = parse_expr(text, constants)
             except ExponentError as err:
                 raise fail(f"{table}.{key}", str(err)) from None
     for key, value in tables["notes"].items():
         _text(value, f"notes.{key}", fail)
+    count = len(formulas["increments"]) + len(formulas["derived"])
+    if count > MAX_QUANTITIES:
+        raise fail("derived", f"{count} quantities: at most {MAX_QUANTITIES} per model")
+    derived = _dependency_order(formulas["derived"], fail)
+    # Quantities the display order leaves out (a spec that extends another) come last.
+    written = (*formulas["increments"], *formulas["derived"])
+    order = (*order, *(q for q in written if q not in order)) if order else written
     try:
-        return Recursion(
-            name, rates, formulas["increments"], formulas["derived"], order, dict(tables["notes"])
-        )
+        rec = Recursion(name, rates, formulas["increments"], derived, order, dict(tables["notes"]))
     except ExponentError as err:
         raise fail(getattr(err, "field", "increments"), str(err)) from None
+    policies = 1
+    for state in rec.states:
+        policies *= max(len(rec.dynamics[state].terms), 1)
+    if policies > MAX_POLICIES:
+        raise fail(
+            "increments",
+            f"too dense for the exact analysis: {policies} ways to pick one term per state "
+            f"(the product of the increments' term counts) exceed {MAX_POLICIES}",
+        )
+    return rec
+
+
+def _dependency_order(derived: Mapping[str, object], fail) -> dict[str, object]:
+    """The derived formulas ordered so that each follows those it uses (as written where
+    possible); a cycle is reported as one."""
+    out: dict[str, object] = {}
+    visiting: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in out:
+            return
+        if name in visiting:
+            cycle = " → ".join([*visiting[visiting.index(name) :], name])
+            raise fail(f"derived.{name}", f"is defined in a cycle: {cycle}")
+        visiting.append(name)
+        for used in sorted(derived[name].variables & derived.keys()):
+            visit(used)
+        visiting.pop()
+        out[name] = derived[name]
+
+    for name in derived:
+        visit(name)
+    return out
 
 
 def _inits(table, states, fail, constants) -> Mapping[str, Mapping[str, object]]:

@@ -11,8 +11,10 @@ Each line reads like the proofs: ``γ[Z_A^2] = max(γ[Z_A^1], γ[ΔZ_A^2]) = max
 from __future__ import annotations
 
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import TYPE_CHECKING, Literal
 
+from theory._closed import ClosedForm, fit_closed_form
 from theory._exponent import format_exponent
 from theory._expr import Expr, Term
 from theory._recursion import TraceLine
@@ -90,10 +92,50 @@ def _rate_names(style: Style) -> dict[str, str]:
     return {k: _gamma(v[0 if style == "md" else 1], style) for k, v in _RATES.items()}
 
 
-def _line(line: TraceLine, style: Style, names: Mapping[str, tuple[str, str]] | None = None) -> str:
+#: A value with a numerator beyond this many digits is written by its closed form (``1/6·3^500``).
+BIG_DIGITS = 24
+
+
+def _big_forms(d: Derivation) -> dict[str, ClosedForm]:
+    """Closed forms of the traced quantities whose exact values grow too long to print (fixed
+    rates, geometric growth); fitted on the unrolled values and checked on every step."""
+    if not d.steps or not all(r.is_constant for r in d.rates.values()):
+        return {}
+    series: dict[str, list] = {}
+    for step in d.steps:
+        for line in step.trace:
+            v = line.value
+            values = series.setdefault(line.quantity, [None] * len(d.steps))
+            values[step.t] = v.constant_value() if v.is_constant and not v.is_neg_inf else None
+    out = {}
+    for q, values in series.items():
+        if _is_big(values[-1]):
+            form = fit_closed_form(values)
+            if form is not None:
+                out[q] = form
+    return out
+
+
+def _is_big(value) -> bool:
+    return isinstance(value, Fraction) and len(str(abs(value.numerator))) > BIG_DIGITS
+
+
+def _line(
+    line: TraceLine,
+    style: Style,
+    names: Mapping[str, tuple[str, str]] | None = None,
+    big: Mapping[str, ClosedForm] | None = None,
+) -> str:
     increment = line.quantity.startswith("Delta_")
     lhs = _gamma(display(line.quantity, line.t, style, names=names), style)
     value = _expr(line.value, style)
+    form = (big or {}).get(line.quantity)
+    huge = (
+        form is not None
+        and line.t >= form.from_step
+        and line.value.is_constant
+        and _is_big(line.value.constant_value())
+    )
     if line.rule is None or (line.t == 0 and not line.inputs):
         return f"{lhs} = {value}"
     shown = {
@@ -102,6 +144,8 @@ def _line(line: TraceLine, style: Style, names: Mapping[str, tuple[str, str]] | 
     }
     symbolic = {v: _gamma(text, style) for v, text in shown.items() if v not in _RATES}
     rule = _expr(line.rule, style, symbolic, shown)
+    if huge:  # the closed form, not hundreds of digits
+        return f"{lhs} = {rule} = {form.written(line.t)}  (closed form {form})"
     inputs = dict(line.inputs)
     plugged_names = {v: _expr(inputs[v], style) for v in line.rule.variables if v in inputs}
     # A gated term (an Adam-normalised gradient) is plugged in only where its gate is open.
@@ -178,11 +222,12 @@ def to_markdown(d: Derivation) -> str:
         "Exponents γ[v] with v = Θ(n^γ[v]) per coordinate; γ[0] = -inf. "
         f"Steps t = 0..{len(d.steps) - 1}."
     )
+    big = _big_forms(d)
     for step in d.steps:
         out += ["", f"## t = {step.t}" + (" (initialization)" if step.t == 0 else ""), ""]
         for line in step.trace:
             note = f"  ({line.note})" if line.note and line.note != "initialization" else ""
-            out.append(f"- {_line(line, 'md', _display_names(d))}{note}")
+            out.append(f"- {_line(line, 'md', _display_names(d), big)}{note}")
     out += [
         "",
         "## Steady state (t → ∞)",
@@ -191,19 +236,24 @@ def to_markdown(d: Derivation) -> str:
     ]
     out.append("| --- | --- | --- |")
     last = d.steps[-1]
+    big = _big_forms(d)
     for q in d.steady:
         value, grows = _steady_text(d, q, "md")
-        differs = (
-            ""
-            if last.values[q] == d.steady[q].value
-            else f" (at t = {last.t}: {_expr(last.values[q], 'md')})"
-        )
+        shown = _expr(last.values[q], "md")
+        if q in big and _is_big(last.values[q].constant_value()):
+            shown = f"{big[q].written(last.t)}; γ_t = {big[q]}"
+        differs = "" if last.values[q] == d.steady[q].value else f" (at t = {last.t}: {shown})"
         out.append(f"| {q} | {value}{differs} | {grows} |")
     out += ["", "## Conditions (steady state)", "", "| condition | holds where |", "| --- | --- |"]
     concrete = all(r.is_constant for r in d.rates.values())
     for name, where in d.conditions.items():
         text = ("yes" if where else "no") if concrete else _region_text(where)
         out.append(f"| {name} | {text} |")
+    if d.spec is not None and d.spec.readings:
+        out += ["", "## Readings of the rank sums (docs/theory.md §12)", ""]
+        out += [f"- {q}: {reading}" for q, reading in d.spec.readings.items()]
+        used = d.spec.condition_readings()
+        out += [f"- condition {c} reads {', '.join(r)}" for c, r in used.items() if r]
     return "\n".join(out) + "\n"
 
 
@@ -216,10 +266,11 @@ def _region_text(where) -> str:
 def to_latex(d: Derivation) -> str:
     out = [f"% Derivation: {_title(d)}", "\\begin{align*}"]
     rows = []
+    big = _big_forms(d)
     for step in d.steps:
         rows.append(f"&\\text{{$t = {step.t}$}}")
         for line in step.trace:
-            text = _line(line, "latex", _display_names(d))
+            text = _line(line, "latex", _display_names(d), big)
             lhs, _, rhs = text.partition(" = ")
             note = (
                 f" && \\text{{{_latex_text(line.note)}}}"
@@ -252,6 +303,23 @@ def to_json(d: Derivation) -> dict:
     def fmt(e: Expr) -> str:
         return format_exponent(e.constant_value()) if e.is_constant else str(e)
 
+    big = _big_forms(d)
+
+    def at(q: str, t: int, e: Expr) -> str:
+        """An exact value, or past ``BIG_DIGITS`` digits its closed form written at t (``q``
+        may be a rule's input: ``b_prev`` is b at t − 1)."""
+        if q.endswith("_prev"):
+            q, t = q[:-5], t - 1
+        form = big.get(q)
+        if (
+            form is not None
+            and t >= form.from_step
+            and e.is_constant
+            and _is_big(e.constant_value())
+        ):
+            return form.written(t)
+        return fmt(e)
+
     return {
         "model": d.model,
         "init": d.init,
@@ -259,13 +327,17 @@ def to_json(d: Derivation) -> dict:
         "steps": [
             {
                 "t": step.t,
-                "exponents": {q: fmt(v) for q, v in step.values.items()},
+                "exponents": {q: at(q, step.t, v) for q, v in step.values.items()},
                 "trace": [
                     {
                         "quantity": line.quantity,
                         "rule": None if line.rule is None else str(line.rule),
-                        "inputs": {k: fmt(v) for k, v in line.inputs},
-                        "value": fmt(line.value),
+                        "inputs": {
+                            # an increment reads the states of step t − 1
+                            k: at(k, step.t - line.quantity.startswith("Delta_"), v)
+                            for k, v in line.inputs
+                        },
+                        "value": at(line.quantity, step.t, line.value),
                         "note": line.note,
                     }
                     for line in step.trace
@@ -286,4 +358,5 @@ def to_json(d: Derivation) -> dict:
         "conditions": {
             name: (not r.is_empty()) if concrete else str(r) for name, r in d.conditions.items()
         },
+        "closed_forms": {q: form.to_json() for q, form in big.items()},
     }

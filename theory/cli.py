@@ -8,8 +8,10 @@
     lora-gamma phase  --model M --out phase.png [--over-rank]
 
 Every command takes ``--rank-exponent K`` (the rank r = Θ(n^K), K in [0, 1), default 0: the
-papers' r = Θ(1)) and ``--multiplier S`` (the LoRA multiplier α·r^(−S), default the model's: 1,
-the papers' α/r), both exact rationals (docs/theory.md §12); JSON output echoes both.
+papers' r = Θ(1)) and ``--multiplier S`` (the LoRA multiplier α·r^(−S), default the model's own
+value: S = 1, the papers' α/r, for both built-ins; it changes nothing at K = 0), both exact
+rationals (docs/theory.md §12); JSON output echoes both. ``lora-gamma --version`` prints the
+installed version; every command's ``--help`` ends with examples.
 ``phase --over-rank`` draws the regimes over (γ[η], K) at equal rates, one panel per init and
 S ∈ {0, 1/2, 1} (or the ``--multiplier`` given).
 
@@ -68,8 +70,64 @@ def _typed(convert, what: str):
     return parse
 
 
+_EXAMPLES = {
+    "derive": (
+        "the derivation, step by step, in the papers' notation (omitted rates stay symbolic)",
+        "  lora-gamma derive --model adam --init A --eta -1/2 --steps 2\n"
+        "  lora-gamma derive --model gd-linear --init B --format json",
+    ),
+    "point": (
+        "steady-state exponents and conditions at fixed rates",
+        "  lora-gamma point --model adam --init A --eta -1/2\n"
+        "  lora-gamma point --model gd-linear --init B --eta-A -1 --eta-B 0 --json",
+    ),
+    "region": (
+        "the exact region of rate exponents where all the given conditions hold",
+        "  lora-gamma region --model adam --init A --condition efficient --condition "
+        "internally_stable\n"
+        "  lora-gamma region --model adam --init B --condition stable --equal-rates --json",
+    ),
+    "phase": (
+        "phase diagram over (γ[η_A], γ[η_B]) for every init (or over (γ[η], K) with --over-rank)",
+        "  lora-gamma phase --model adam --out phase.png\n"
+        "  lora-gamma phase --model adam --out rank.png --over-rank",
+    ),
+}
+
+
+def version() -> str:
+    """This package's installed version (``importlib.metadata``), or the source tree's."""
+    try:
+        from importlib.metadata import PackageNotFoundError
+        from importlib.metadata import version as installed
+
+        return installed("lora-width-scaling")
+    except (ImportError, PackageNotFoundError):
+        return "unknown (not installed)"
+
+
+def _subparser(sub, name: str) -> argparse.ArgumentParser:
+    summary, examples = _EXAMPLES[name]
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=f"{summary[0].upper()}{summary[1:]}.",
+        epilog=f"examples:\n{examples}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Exact width exponents γ of LoRA training dynamics.")
+    parser = _Parser(
+        prog=PROG,
+        description="Exact width exponents γ of LoRA training dynamics (docs/theory.md).",
+        epilog="examples:\n  lora-gamma point --model adam --init A --eta -1/2\n"
+        "  lora-gamma derive --model adam --init B --eta -1 --steps 3\n"
+        "run 'lora-gamma COMMAND --help' for a command's flags",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {version()}",
+                        help="print the installed version and exit")  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     model = {"type": _typed(resolve_model, "model"), "required": True,
              "help": f"one of {', '.join(MODELS)}, or a model spec file (.toml)"}  # fmt: skip
@@ -82,7 +140,9 @@ def _build_parser() -> argparse.ArgumentParser:
         p.add_argument("--rank-exponent", dest="rank_exponent", type=exponent,
                        help="K: the rank is r = Θ(n^K), K in [0, 1) (default 0)")  # fmt: skip
         p.add_argument("--multiplier", type=exponent,
-                       help="S: the multiplier is α·r^(−S) (default: the model's, 1)")  # fmt: skip
+                       help="S: the LoRA multiplier is α·r^(−S). Default: the model's own "
+                            "value, S = 1 (α/r, the papers' convention) for adam and gd-linear; "
+                            "at rank exponent K = 0 it changes no exponent")  # fmt: skip
 
     def rates(p: argparse.ArgumentParser) -> None:
         p.add_argument("--eta", type=exponent, help="equal rate exponent: η_A = η_B = Θ(n^Q)")
@@ -90,30 +150,35 @@ def _build_parser() -> argparse.ArgumentParser:
         p.add_argument("--eta-B", dest="eta_B", type=exponent, help="γ[η_B] (gd-linear: γ[η_b])")
         rank(p)
 
-    p = sub.add_parser("derive", help="the derivation, step by step (omitted rates stay symbolic)")
+    p = _subparser(sub, "derive")
     p.add_argument("--model", **model)
     p.add_argument("--init", **init)
     rates(p)
-    p.add_argument("--steps", type=_steps, default=None, help="number of updates to unroll")
-    p.add_argument("--format", choices=("md", "latex", "json"), default="md")
+    p.add_argument("--steps", type=_steps, default=None,
+                   help=f"number of updates to unroll, 0..{MAX_STEPS} (default: enough for the "
+                        "steady state; with two symbolic rates where exponents multiply, at "
+                        "most that)")  # fmt: skip
+    p.add_argument("--format", choices=("md", "latex", "json"), default="md",
+                   help="md (Markdown, the default), latex (an align* block) or json")  # fmt: skip
 
-    p = sub.add_parser("point", help="steady-state exponents and conditions at fixed rates")
+    p = _subparser(sub, "point")
     p.add_argument("--model", **model)
     p.add_argument("--init", **init)
     rates(p)
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
-    p = sub.add_parser("region", help="the exact region of rates where all conditions hold")
+    p = _subparser(sub, "region")
     p.add_argument("--model", **model)
     p.add_argument("--init", **init)
     p.add_argument("--condition", action="append", required=True,
                    help=f"one of {', '.join(CONDITIONS)} or a condition of the model's spec "
                         "(repeat for a conjunction)")  # fmt: skip
     p.add_argument("--equal-rates", action="store_true", help="η_A = η_B = Θ(n^eta)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object on stdout (pieces, intervals, readings)")  # fmt: skip
     rank(p)
 
-    p = sub.add_parser("phase", help="phase diagram over (γ[η_A], γ[η_B]) for both inits")
+    p = _subparser(sub, "phase")
     p.add_argument("--model", **model)
     p.add_argument("--out", required=True, help="output figure (.png, .pdf or .svg)")
     p.add_argument("--over-rank", action="store_true",
@@ -179,7 +244,9 @@ def _rank_line(args: argparse.Namespace) -> list[str]:
     if args.rank_exponent is None and args.multiplier is None:
         return []
     echo = _rank_echo(args)
-    return [f"rank r = Θ(n^{echo['rank_exponent']}), multiplier α·r^(−{echo['multiplier']})"]
+    s = args.model.parameters.get(MULTIPLIER_PARAMETER, args.multiplier)
+    power = "1" if s is None else f"−{echo['multiplier']}" if s >= 0 else format_exponent(-s)
+    return [f"rank r = Θ(n^{echo['rank_exponent']}), multiplier α·r^({power})"]
 
 
 def _cmd_derive(args: argparse.Namespace) -> str:
@@ -190,7 +257,8 @@ def _cmd_derive(args: argparse.Namespace) -> str:
         eta_A = eta_B = None  # both symbolic
     d = derive(args.model, _init(args), eta_A=eta_A, eta_B=eta_B, steps=args.steps)
     if args.format == "json":
-        return json.dumps({**d.to_json(), **_rank_echo(args)}, indent=2, ensure_ascii=False)
+        payload = {**d.to_json(), **_readings(args.model), **_rank_echo(args)}
+        return json.dumps(payload, indent=2, ensure_ascii=False)
     text = (d.to_latex() if args.format == "latex" else d.to_markdown()).rstrip("\n")
     return "\n".join([*_rank_line(args), text])
 
@@ -210,8 +278,10 @@ def _cmd_point(args: argparse.Namespace) -> str:
         "exponents": {q: format_exponent(v) for q, v in p.exponents.items()},
         "growth": dict(p.growth),
         "first_steps": {q: [format_exponent(step[q]) for step in p.trajectory] for q in p.growth},
+        "closed_forms": {q: form.to_json() for q, form in p.closed_forms.items()},
         "conditions": dict(p.conditions),
         "holds_from_step": {c: t for c, t in p.holds_from.items() if t is not None},
+        **_readings(args.model),
         **_rank_echo(args),
     }
     if args.json:
@@ -220,17 +290,34 @@ def _cmd_point(args: argparse.Namespace) -> str:
     lines = [f"{p.model}, Init[{p.init}], γ[η_A] = {payload['eta_A']}, γ[η_B] = {payload['eta_B']}"]
     lines += _rank_line(args)
     lines.append("steady-state exponents:")
+    readings = args.model.readings
+    used = args.model.condition_readings()
     for q, v in payload["exponents"].items():
         if q in p.growth:
             first = ", ".join(payload["first_steps"][q])
-            v = f"{v} ({p.growth[q]}; t = 0..{len(p.trajectory) - 1}: {first})"
-        lines.append(f"  {q:<{width}}  {v}")
+            form = p.closed_forms.get(q)
+            closed = f"; γ_t = {form}" if form else ""
+            v = f"{v} ({p.growth[q]}{closed}; t = 0..{len(p.trajectory) - 1}: {first})"
+        reading = f"  [{readings[q]}]" if q in readings else ""
+        lines.append(f"  {q:<{width}}  {v}{reading}")
     lines.append("conditions (steady state; from the step shown on):")
     for c, ok in p.conditions.items():
         start = p.holds_from.get(c)
         since = f" (t >= {start})" if ok and start else ""
-        lines.append(f"  {c:<{width}}  {'yes' if ok else 'no'}{since}")
+        reads = f"  [reads {', '.join(used[c])}]" if used.get(c) else ""
+        lines.append(f"  {c:<{width}}  {'yes' if ok else 'no'}{since}{reads}")
     return "\n".join(lines)
+
+
+def _readings(model) -> dict[str, dict]:
+    """Which size of a rank sum each quantity is, and which ones each condition reads (only
+    for a model that declares readings, such as ``adam``: docs/theory.md §12)."""
+    if not model.readings:
+        return {}
+    return {
+        "readings": dict(model.readings),
+        "condition_readings": {c: list(r) for c, r in model.condition_readings().items()},
+    }
 
 
 def _cmd_region(args: argparse.Namespace) -> str:
@@ -248,6 +335,11 @@ def _cmd_region(args: argparse.Namespace) -> str:
         "region": str(where),
         "empty": where.is_empty(),
         "pieces": [[c.format() for c in piece.constraints] for piece in where.pieces],
+        **(
+            {"condition_readings": {c: list(args.model.condition_readings()[c]) for c in names}}
+            if args.model.readings
+            else {}
+        ),
         **_rank_echo(args),
     }
     if args.equal_rates:

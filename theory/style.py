@@ -37,6 +37,7 @@ REGIME_COLORS = MappingProxyType(
         "internal": "#F0E442",
         "stable": "#56B4E9",
         "feature_learning": "#009E73",
+        "feature_learning_aligned": "#0072B2",
         "efficient": "#000000",
     }
 )

@@ -62,8 +62,18 @@ _BOTH_RANDOM = ("ab", "init[ab]")
 #: rank sums of Z_B and δ¹ per coordinate (+κ/2); the rank sweep and the coordinate check use it.
 PER_COORDINATE_SPEC = theory.EXAMPLE_DIR / "adam-per-coordinate.toml"
 
+#: The aligned reading as a model (every rank sum + κ, what ``adam`` computed before it tracked
+#: both readings; docs/theory.md §12). The built-in ``adam`` judges Z_B per entry.
+ALIGNED_SPEC = theory.EXAMPLE_DIR / "adam-aligned.toml"
+
 #: The readings of a sum over the rank index: the theory model each one names.
 READINGS = ("aligned", "per-coordinate")
+
+
+@functools.cache
+def aligned_adam() -> theory.Model:
+    """``adam`` with every rank sum read along the loss gradient (:data:`ALIGNED_SPEC`)."""
+    return theory.load_model(ALIGNED_SPEC)
 
 
 @functools.cache
@@ -83,7 +93,7 @@ def theory_model_of(name: str, reading: str = "aligned"):
     if reading not in READINGS:
         raise UsageError(f"unknown reading {reading!r}; expected one of {', '.join(READINGS)}")
     if reading == "aligned":
-        return name
+        return aligned_adam() if name == "adam" else name
     if name != "adam":
         raise UsageError(f"the per-coordinate reading is stated for adam only, not {name}")
     return per_coordinate_adam()

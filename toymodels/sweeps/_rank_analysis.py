@@ -50,6 +50,8 @@ ALTERNATIVE = {"1/2": "1", "1": "1/2"}
 def _theory_model(name: str):
     if name == "adam-per-coordinate":
         return theory_model_of("adam", "per-coordinate")
+    if name == "adam":  # the aligned reading (the built-in judges Z_B per entry: §12)
+        return theory_model_of("adam", "aligned")
     return name
 
 
