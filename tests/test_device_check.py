@@ -2,7 +2,8 @@
 
 The dry run executes ``benchmarks/device_check.sh`` exactly as the GPU machine would, with
 ``DEVICE_CHECK_PLATFORM=cpu`` choosing the smoke presets and a handful of the tests: every step
-must exit 0, so a renamed test file, flag or preset breaks this test, not the GPU session.
+must exit 0, so a renamed test file, flag or preset breaks this test, not the GPU session
+(docs/performance.md, "The prepared check", shows the commands).
 """
 
 from __future__ import annotations

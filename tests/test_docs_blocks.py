@@ -23,6 +23,7 @@ committed, finished results file: then it resumes that file, which trains nothin
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import os
 import re
@@ -126,7 +127,10 @@ def commands(block: Block) -> list[Command]:
 #: Flags that size a training run: the suite validates the documented values with the CLI's own
 #: parser, then drops them and runs the smoke preset's sizes (or :data:`SMALL` where there is no
 #: preset).
-SIZE_FLAGS = {"--widths", "--width", "--ranks", "--lr", "--seeds", "--steps", "--eta-A", "--eta-B"}
+SIZE_FLAGS = {
+    "--preset", "--widths", "--width", "--ranks", "--multipliers", "--lr", "--seeds", "--steps",
+    "--eta-A", "--eta-B",
+}  # fmt: skip
 SMALL = {
     "run": ["--widths", "32,64", "--lr", "1e-2,1e-1", "--seeds", "0", "--steps", "3"],
     "coordcheck": ["--widths", "32", "64", "128"],
@@ -146,12 +150,12 @@ def _without_size_flags(argv: list[str]) -> list[str]:
     return kept
 
 
-def for_the_suite(argv: list[str], sandbox: Path, index: int = 0) -> list[str]:
+def for_the_suite(argv: list[str], sandbox: Path) -> list[str]:
     """``argv`` as the suite runs it: a training command at the smoke preset's size, into its own
     results file, unless it resumes a committed, finished results file (which trains nothing).
 
-    >>> for_the_suite(["lora-sweep", "figure2", "--preset", "paper"], Path("/nonexistent"), 3)
-    ['lora-sweep', 'figure2', '--preset', 'smoke', '--out', 'results/docs-3-figure2.nc']
+    >>> for_the_suite(["lora-sweep", "figure2", "--preset", "paper"], Path("/nonexistent"))[:5]
+    ['lora-sweep', 'figure2', '--preset', 'smoke', '--out']
     >>> for_the_suite(["lora-sweep", "run", "--widths", "2^7:2^9", "--lr", "1e-3"], Path("/x"))[:4]
     ['lora-sweep', 'run', '--widths', '32,64']
     >>> for_the_suite(["lora-gamma", "point", "--eta", "-1"], Path("/nonexistent"))
@@ -165,13 +169,14 @@ def for_the_suite(argv: list[str], sandbox: Path, index: int = 0) -> list[str]:
     if out is not None and (sandbox / out).is_file():
         return argv
     reduced = _without_size_flags(argv)
-    if "--preset" in reduced[:-1]:
-        reduced[reduced.index("--preset") + 1] = "smoke"
-    elif argv[1] in WITH_PRESET:
+    if argv[1] in WITH_PRESET:
         reduced += ["--preset", "smoke"]
     reduced += SMALL.get(argv[1], [])
     if out is None and argv[1] != "coordcheck":
-        reduced += ["--out", f"results/docs-{index}-{argv[1]}.nc"]
+        # Named by what it runs: two documented commands that reduce to the same run share it
+        # (the second resumes the finished file), and different runs never share a file.
+        digest = hashlib.sha1(shlex.join(reduced).encode()).hexdigest()[:10]
+        reduced += ["--out", f"results/docs-{argv[1]}-{digest}.nc"]
     return reduced
 
 
@@ -208,9 +213,7 @@ def _in_process(argv: list[str]) -> tuple[int, str, str] | None:
     return code, out.getvalue(), err.getvalue()
 
 
-def run_command(
-    line: str, sandbox: Path, index: int = 0, as_written: bool = False
-) -> tuple[int, str, str]:
+def run_command(line: str, sandbox: Path, as_written: bool = False) -> tuple[int, str, str]:
     """One documented command, in ``sandbox``: in-process when it is a plain CLI call, else
     through bash (pipes, other programs). ``as_written``: never reduced (a command shown failing
     must fail as shown, before any training)."""
@@ -218,7 +221,7 @@ def run_command(
     argv = None
     if plain:
         documented = shlex.split(line, comments=True)
-        argv = documented if as_written else for_the_suite(documented, sandbox, index)
+        argv = documented if as_written else for_the_suite(documented, sandbox)
         if argv != documented:
             validate(documented)
     if argv:
@@ -280,11 +283,11 @@ def test_marked_block_runs(block, sandbox, monkeypatch):
         exec(compile(block.text, block.id, "exec"), {"__name__": "__docs__"})
         return
     exact = block.marker == "runnable: output"
-    for index, command in enumerate(commands(block)):
+    for command in commands(block):
         fails = bool(command.shown) and all(
             re.match(r"lora-(sweep|gamma): error: ", s) for s in command.shown if s.strip()
         )
-        code, out, err = run_command(command.line, sandbox, index, as_written=fails)
+        code, out, err = run_command(command.line, sandbox, as_written=fails)
         where = f"{block.id}: $ {command.line}"
         assert code == (2 if fails else 0), f"{where}\nexit {code}\n{out[-3000:]}{err[-3000:]}"
         if exact and command.shown:
