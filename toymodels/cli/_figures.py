@@ -114,8 +114,15 @@ def run(args: argparse.Namespace) -> int:
     from toymodels import load_results
     from toymodels.reproduce import check_claims, claims_table, make_figures
 
+    from toymodels import _signals
+
     stores = {name: load_results(path) for name, path in resolve_stores(args).items()}
-    written = make_figures(stores, args.out or fresh_folder(), phase=args.phase)
+    folder = args.out or fresh_folder()
+    _signals.set_message(
+        lambda: f"lora-sweep: interrupted; the figures in {folder} may be incomplete "
+        "(no results file was changed)"
+    )
+    written = make_figures(stores, folder, phase=args.phase)
     checks = check_claims(**stores) if args.claims or args.json else ()
     if args.json:
         json.dump(

@@ -102,18 +102,25 @@ def run(args: argparse.Namespace) -> int:
         from toymodels.cli._sweeps import stopped_at_once_message, stopped_message
         from toymodels.sweeps._run import SweepStopped
 
-        finished_here = []
+        finished_here, over, total = [], [], len(config.cells())
+
+        def at_once() -> str:  # the line of a signal that ends the process now: what is saved
+            if over:
+                return stopped_message(out, total, total)
+            return stopped_at_once_message(out, len(finished_here))
+
         try:
-            with _signals.deferring(lambda: stopped_at_once_message(out, len(finished_here))):
+            with _signals.deferring(at_once, after=at_once):
                 ds = _rank.run_rank_sweep(
                     config, out, overwrite=args.overwrite, quiet=args.quiet or args.json,
                     should_stop=_signals.STOP.is_set, on_cell=finished_here.append,
+                    saving=_signals.saving,
                 )  # fmt: skip
+                over.append(True)
         except SweepStopped as stop:
             print(stopped_message(out, stop.saved, stop.total), file=sys.stderr)
             return 130
         if _signals.interrupted():  # the signal came after the last cell was saved
-            total = len(config.cells())
             print(stopped_message(out, total, total), file=sys.stderr)
             return 130
     if args.min_rank < 1:

@@ -498,9 +498,16 @@ def run(args) -> int:
     if distributed:
         _distributed.initialize(launch)
     finished_here = []
+    total = len(config.cells())
+    over = []  # [True] once the sweep returned: every cell is saved
+
+    def at_once() -> str:  # the line of a signal that ends the process now: what is saved
+        if over:
+            return stopped_message(out, total, total)
+        return stopped_at_once_message(out, len(finished_here))
 
     try:
-        with _signals.deferring(lambda: stopped_at_once_message(out, len(finished_here))):
+        with _signals.deferring(at_once, after=at_once):
             ds = run_sweep(
                 config,
                 out,
@@ -508,7 +515,9 @@ def run(args) -> int:
                 quiet=args.quiet,
                 should_stop=_signals.STOP.is_set,
                 on_cell=lambda init, width: finished_here.append((init, width)),
+                saving=_signals.saving,
             )
+            over.append(True)
     except SweepStopped as stop:
         message = stopped_message(out, stop.saved, stop.total)
         if distributed:  # at once: the other processes must not wait for this one
@@ -529,7 +538,7 @@ def run(args) -> int:
             f"rerun the same command to resume from the cells saved in {out}",
         )
     if _signals.interrupted():
-        print(stopped_message(out, len(config.cells()), len(config.cells())), file=sys.stderr)
+        print(stopped_message(out, total, total), file=sys.stderr)
         return 130
     if ds is None:  # a process other than 0 of a multi-process sweep
         index, count = _distributed.process()

@@ -254,6 +254,7 @@ def run_rank_sweep(
     trainer: Callable | None = None,
     should_stop: Callable[[], bool] | None = None,
     on_cell: Callable[[RankCell], None] | None = None,
+    saving: Callable | None = None,
 ):
     """Train every cell of ``config`` not yet in ``out``; return the complete results Dataset.
 
@@ -261,13 +262,17 @@ def run_rank_sweep(
     model, Z_B or f); everything else a run records is dropped, so the file stays small.
     ``should_stop()`` is asked before and after each cell's training, as in ``run_sweep``: a yes
     abandons the cell in progress and raises ``SweepStopped`` (the cells saved so far stay saved);
-    ``on_cell(cell)`` is called after each cell is saved.
+    ``on_cell(cell)`` is called after each cell is saved; ``saving()`` is held around both (as in
+    ``run_sweep``).
     """
+    import contextlib
+
     from toymodels.sweeps import _lock, _store
     from toymodels.sweeps._progress import progress_bar
     from toymodels.sweeps._run import SweepStopped
 
     should_stop = should_stop or (lambda: False)
+    saving = saving or contextlib.nullcontext
 
     out = Path(out)
     train_configs = {cell: config.train_config(cell) for cell in config.cells()}  # validates all
@@ -299,13 +304,14 @@ def run_rank_sweep(
                 if should_stop():  # a stop means now, not after a save
                     raise SweepStopped(len(done) + saved, len(config.cells()))
                 ds = _with_cell(ds, cell, result.metrics, result.diverged_step)
-                if not overwrite or saved:
-                    _store.check_file_config(out, stored)
-                _store.save_atomically(ds, out)
-                saved += 1
+                with saving():
+                    if not overwrite or saved:
+                        _store.check_file_config(out, stored)
+                    _store.save_atomically(ds, out)
+                    saved += 1
+                    if on_cell is not None:
+                        on_cell(cell)
                 bar.advance(cell_cost(cell))
-                if on_cell is not None:
-                    on_cell(cell)
     return ds
 
 

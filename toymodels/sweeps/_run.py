@@ -9,6 +9,7 @@ In a multi-process sweep (``_distributed.py``) only process 0 reads and writes t
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections.abc import Callable
@@ -165,6 +166,7 @@ def run_sweep(
     trainer: Callable | None = None,
     on_cell: Callable[[str, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    saving: Callable | None = None,
 ):
     """Train every cell of ``config`` not yet in ``out``; return the complete results Dataset.
 
@@ -177,6 +179,8 @@ def run_sweep(
     sweep is returned without writing anything (a read-only directory is fine).
     ``should_stop()`` is asked between compiled calls: when it says yes the cell in progress is
     abandoned and :class:`SweepStopped` is raised (the cells saved so far stay saved).
+    ``saving()`` is a context manager held around each save and its ``on_cell`` (the CLI's: a
+    signal that ends the process at once waits for it, so its message counts the cells right).
 
     In a multi-process sweep every process calls this; process 0 alone reads, writes and returns
     the results (the others train their share, show no progress and return None).
@@ -195,16 +199,18 @@ def run_sweep(
             return finished
     if not writer:
         return _train_missing(
-            config, out, train_configs, overwrite, True, trainer, on_cell, should_stop, writer
-        )
+            config, out, train_configs, overwrite, True, trainer, on_cell, should_stop, writer,
+            saving,
+        )  # fmt: skip
     with _store.writable_directory(out), _lock.exclusive_writer(out):
         return _train_missing(
-            config, out, train_configs, overwrite, quiet, trainer, on_cell, should_stop, writer
-        )
+            config, out, train_configs, overwrite, quiet, trainer, on_cell, should_stop, writer,
+            saving,
+        )  # fmt: skip
 
 
 def _train_missing(
-    config, out, train_configs, overwrite, quiet, trainer, on_cell, should_stop, writer
+    config, out, train_configs, overwrite, quiet, trainer, on_cell, should_stop, writer, saving
 ):
     from toymodels.sweeps import _distributed, _store
     from toymodels.sweeps._devices import train_on_devices
@@ -224,6 +230,7 @@ def _train_missing(
     todo = [cell for cell in config.cells() if cell not in done]
     trainer = trainer or default_trainer()
     should_stop = should_stop or (lambda: False)
+    saving = saving or contextlib.nullcontext
     ds = existing
     saved = len(done)
     costs = [cell_cost(config, width) for _, width in todo]
@@ -251,15 +258,16 @@ def _train_missing(
             ds = _store.with_cell(
                 ds, init, width, result.metrics, result.diverged_step, rates=rates
             )
-            if writer:
-                if not overwrite or saved > len(done):
-                    # the first save of --overwrite replaces the old file; every other save checks
-                    _store.check_file_config(out, stored)
-                _store.save_atomically(ds, out)
-            saved += 1
+            with saving():
+                if writer:
+                    if not overwrite or saved > len(done):
+                        # the first save of --overwrite replaces the old file; every other checks
+                        _store.check_file_config(out, stored)
+                    _store.save_atomically(ds, out)
+                saved += 1
+                if on_cell is not None:
+                    on_cell(init, width)
             bar.advance(cost)
-            if on_cell is not None:
-                on_cell(init, width)
     return ds if writer else None
 
 
