@@ -36,6 +36,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "toymodels.cli._gamma",  # coordcheck
     "toymodels.cli._rank",  # rank
     "toymodels.cli._figures",  # figures
+    "toymodels.cli._verify",  # verify
 )
 
 

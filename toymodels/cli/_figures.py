@@ -111,16 +111,16 @@ def fresh_folder(now=None) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here, not at the top: matplotlib and xarray would slow `lora-sweep --help`.
-    from toymodels import load_results
+    from toymodels import _signals, load_results
     from toymodels.reproduce import check_claims, claims_table, make_figures
-
-    from toymodels import _signals
 
     stores = {name: load_results(path) for name, path in resolve_stores(args).items()}
     folder = args.out or fresh_folder()
     _signals.set_message(
-        lambda: f"lora-sweep: interrupted; the figures in {folder} may be incomplete "
-        "(no results file was changed)"
+        lambda: (
+            f"lora-sweep: interrupted; the figures in {folder} may be incomplete "
+            "(no results file was changed)"
+        )
     )
     written = make_figures(stores, folder, phase=args.phase)
     checks = check_claims(**stores) if args.claims or args.json else ()

@@ -32,7 +32,7 @@ import numpy as np
 
 import theory
 from toymodels.core import UsageError, canonical_init, multiplier_exponent
-from toymodels.sweeps import _presets
+from toymodels.sweeps import _checksums, _presets
 
 EXPERIMENT = "rank"
 
@@ -208,6 +208,7 @@ def _empty(config: RankSweep, metrics) -> Any:
         "config": json.dumps(config.to_json(), sort_keys=True),
         "versions": json.dumps(_store.package_versions(), sort_keys=True),
         "completed_cells": "[]",
+        _checksums.ATTR: "[]",
     }
     return ds
 
@@ -228,7 +229,7 @@ def _with_cell(ds, cell: RankCell, metrics: Mapping[str, np.ndarray], diverged: 
         ds[name].loc[where] = np.asarray(target, dtype=ds[name].dtype)
     done = sorted(list(c) for c in completed(ds) | {cell})
     ds.attrs["completed_cells"] = json.dumps(done)
-    return ds
+    return _checksums.seal_cell(ds, where)
 
 
 def pair_index(ds, rank: int, width: int) -> int:
