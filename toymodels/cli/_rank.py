@@ -98,6 +98,9 @@ def run(args: argparse.Namespace) -> int:
         )  # fmt: skip
         if args.window > config.steps:
             raise UsageError(f"--window {args.window} exceeds the run's {config.steps} steps")
+        from toymodels.sweeps import _paths
+
+        _paths.check_results_path(out)  # a device, FIFO, folder or symlink loop: refused here
         from toymodels import _signals
         from toymodels.cli._sweeps import stopped_at_once_message, stopped_message
         from toymodels.sweeps._run import SweepStopped

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from toymodels.core import UsageError, canonical_init
-from toymodels.sweeps import _presets
+from toymodels.sweeps import _paths, _presets
 from toymodels.sweeps._presets_doc import default_results_path
 
 METRICS = ("train_loss", "test_loss")
@@ -489,6 +489,7 @@ def run(args) -> int:
         config, preset = build_config(args)
         settings = _analysis_settings(args, preset, config.steps)
     out = args.out or default_results_path(config.experiment, config.preset)
+    _paths.check_results_path(out)  # a device, FIFO, folder or symlink loop: refused before work
     from toymodels import _signals
     from toymodels.sweeps import _distributed, run_sweep
     from toymodels.sweeps._run import SweepStopped

@@ -31,7 +31,7 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from toymodels.core import UsageError
-    from toymodels.sweeps import _checksums, _lock, _store
+    from toymodels.sweeps import _checksums, _lock, _paths, _store
 
     path = args.path
     ds = _store.load_results(path)  # checks the checksums it has
@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
             f"{path} has no checksums (written before lora-sweep recorded them); "
             f"`lora-sweep verify --seal {path}` adds them for its numbers as they are now"
         )
+    _paths.check_results_path(path, "verify --seal")
     with _lock.exclusive_writer(path):
         sealed = _checksums.seal(ds, path, not_run=_store.NOT_RUN)
         _store.save_atomically(sealed, path)

@@ -23,6 +23,7 @@ import contextlib
 import json
 import os
 import platform
+import stat
 import tempfile
 from importlib import metadata
 from pathlib import Path
@@ -31,7 +32,7 @@ import numpy as np
 import xarray as xr
 
 from toymodels.core import UsageError
-from toymodels.sweeps import _checksums
+from toymodels.sweeps import _checksums, _paths
 
 #: ``diverged_step`` of a run that did not diverge, and of a cell that has not run yet.
 NOT_DIVERGED = -1
@@ -116,7 +117,6 @@ def _not_a_file(path: Path) -> str:
     'results file /nonexistent/figure2.nc does not exist'
     """
     import difflib
-    import stat
 
     try:
         mode = os.stat(path).st_mode
@@ -125,8 +125,7 @@ def _not_a_file(path: Path) -> str:
     except OSError as error:  # a symlink loop, a path through a file, no permission
         return f"cannot read results file {path}: {error.strerror}"
     if mode is not None:
-        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
-        return f"{path} is {kind}, not a results file"
+        return f"{path} is {_paths.kind_of(mode)}, not a results file"
     message = f"results file {path} does not exist"
     try:
         near = sorted(p.name for p in path.parent.glob("*.nc") if p.is_file())
@@ -305,6 +304,10 @@ def save_atomically(ds: xr.Dataset, path) -> None:
     """
     path = Path(os.path.realpath(path))
     directory = path.parent
+    with contextlib.suppress(FileNotFoundError):  # renamed over, a device would become a file
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise UsageError(f"{path} is {_paths.kind_of(mode)}, not a results file; not replaced")
     try:
         fd, tmp = tempfile.mkstemp(
             dir=directory, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp"
