@@ -23,13 +23,22 @@ METRICS = ("train_loss", "test_loss")
 # --- Parsing grids --------------------------------------------------------------------------------
 
 
+#: The largest integer a grid flag takes: widths, counts and seeds are stored as int32.
+INT_LIMIT = 2**31 - 1
+#: The most rates one LOW:HIGH:COUNT range may hold (the memory estimate judges the whole grid).
+MAX_RATES = 100_000
+
+
 def _int_or_power(text: str, what: str) -> int:
     text = text.strip()
-    match = re.fullmatch(r"2\^(\d+)", text)
+    match = re.fullmatch(r"2\^(\d{1,6})", text)
     try:
-        return 2 ** int(match.group(1)) if match else int(text)
+        value = 2 ** int(match.group(1)) if match else int(text)
     except ValueError:
         raise UsageError(f"{what} must be integers or powers like 2^7, got {text!r}") from None
+    if abs(value) > INT_LIMIT:
+        raise UsageError(f"{what}: {text} is too large (at most 2^31 - 1)")
+    return value
 
 
 def parse_widths(text: str) -> tuple[int, ...]:
@@ -72,8 +81,15 @@ def parse_rates(text: str, what: str = "learning rates") -> tuple[float, ...]:
         count = _int_or_power(parts[2], f"the count of {what}")
         if count < 1:
             raise UsageError(f"{what}: the grid {text!r} is empty")
+        if count > MAX_RATES:
+            raise UsageError(f"{what}: {count} rates in {text!r}; at most {MAX_RATES} per range")
         if not (low > 0 and high > 0 and math.isfinite(low) and math.isfinite(high)):
             raise UsageError(f"{what} must be positive and finite, got {text!r}")
+        if low > high:
+            raise UsageError(
+                f"{what}: a range runs from low to high, got {text!r} "
+                f"(write {parts[1].strip()}:{parts[0].strip()}:{parts[2].strip()})"
+            )
         return _presets.log_grid(low, high, count)
     if len(parts) != 1:
         raise UsageError(f"{what}: expected a list like 1e-3,1e-2 or LOW:HIGH:COUNT, got {text!r}")
@@ -239,7 +255,7 @@ def parse_scaling(text: str) -> float:
 
     try:
         value = float(Fraction(text.strip()))
-    except (ValueError, ZeroDivisionError):
+    except (ValueError, ZeroDivisionError, OverflowError):
         raise UsageError(f"--lr-scaling must be a number such as -3/4, got {text!r}") from None
     if not math.isfinite(value):
         raise UsageError(f"--lr-scaling must be finite, got {text!r}")
@@ -450,9 +466,15 @@ def _edge_settings(args) -> dict:
     return {"level": level, "horizon": args.horizon}
 
 
+def _check_horizon(horizon: int | None, steps: int) -> None:
+    if horizon is not None and horizon > steps:
+        raise UsageError(f"--horizon {horizon} exceeds the run's {steps} steps")
+
+
 def _report_edge(ds, path, args, settings) -> int:
     from toymodels.sweeps import _edge
 
+    _check_horizon(settings["horizon"], ds.sizes["step"] - 1)
     summary = _edge.summarize_edge(ds, **settings)
     summary["results"] = str(path)
     print(json.dumps(summary) if args.json else _edge.render_edge(summary))
@@ -478,18 +500,22 @@ def run(args) -> int:
         settings = _analysis_settings(args, preset, ds.sizes["step"] - 1)
         return _report(ds, args.path, args, settings)
 
+    # Every check before JAX starts, anything trains or anything is written.
     if args.command == "edge":
         from toymodels.sweeps import _edge
 
-        # Every check before anything trains or is written.
         settings = _edge_settings(args)
         config, preset = build_config(args)
         _edge.check_edge_sweep(config)
+        _check_horizon(settings["horizon"], config.steps)
     else:
         config, preset = build_config(args)
         settings = _analysis_settings(args, preset, config.steps)
     out = args.out or default_results_path(config.experiment, config.preset)
     _paths.check_results_path(out)  # a device, FIFO, folder or symlink loop: refused before work
+    from toymodels.sweeps import _run
+
+    _run.check_memory(config)  # a lower bound; the exact check follows once JAX is up
     from toymodels import _signals
     from toymodels.sweeps import _distributed, run_sweep
     from toymodels.sweeps._run import SweepStopped

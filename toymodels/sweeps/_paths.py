@@ -35,12 +35,19 @@ def kind_of(mode: int) -> str:
     return next((word for test, word in _KINDS if test(mode)), "not a regular file")
 
 
-def check_results_path(path, flag: str = "--out") -> Path:
-    """``path`` if it is a regular file, or names none yet, in a folder that exists (or can be
-    created) and is writable; else a one-line :class:`UsageError`. Returns the resolved path."""
+def check_name(path, flag: str) -> str:
+    """``str(path)``, or a one-line :class:`UsageError` if it is empty or holds a control character
+    (a newline would split every message that names the file; a NUL cannot name a file at all)."""
     text = str(path)
     if not text or any(ord(c) < 32 or ord(c) == 127 for c in text):
         raise UsageError(f"{flag} {text!r} must be a file name without control characters")
+    return text
+
+
+def check_results_path(path, flag: str = "--out") -> Path:
+    """``path`` if it is a regular file, or names none yet, in a folder that exists (or can be
+    created) and is writable; else a one-line :class:`UsageError`. Returns the resolved path."""
+    text = check_name(path, flag)
     try:
         resolved = Path(os.path.realpath(path, strict=True))
     except FileNotFoundError:

@@ -75,13 +75,14 @@ def runs_per_call(config: SweepConfig, width: int) -> int | None:
     return None if fits >= runs else int(fits)
 
 
-def memory_needed(config: SweepConfig, train_config) -> dict[str, int]:
+def memory_needed(config: SweepConfig, train_config=None) -> dict[str, int]:
     """Bytes a sweep needs at its peak, estimated from the shapes, by part.
 
     ``results``: the results dataset, float32 per metric × cell × run × step, twice (a cell is added
     to a copy); ``cell``: one cell's metrics, on the device and on the host; ``model``: one run at
     the widest width (:func:`runs_per_call`'s 16 arrays of [N, n]) and, for a model with a hidden
-    layer, its frozen [n, n] matrix per seed.
+    layer, its frozen [n, n] matrix per seed. With no ``train_config`` (the CLI's check before JAX
+    starts), a lower bound: one metric and the model's default training set.
 
     >>> config = SweepConfig.equal_rates(
     ...     experiment="run", model="linear", inits=("A",), widths=(8,), rates=(0.1,),
@@ -91,14 +92,19 @@ def memory_needed(config: SweepConfig, train_config) -> dict[str, int]:
     >>> need["results"] // 2**30  # 7 metrics × 1 cell × 1 run × 2^31 steps × 4 bytes, twice
     112
     """
+    if train_config is None:  # before JAX starts: a lower bound (the two losses, default data)
+        default_n = 1 if config.model == "linear" else 1000
+        n_metrics, n_train = 1, int(config.train.get("n_train") or default_n)
+    else:
+        n_metrics, n_train = len(train_config.metric_names), int(train_config.n_train)
     runs = config.n_rates * len(config.seeds)
-    per_cell = 4 * len(train_config.metric_names) * runs * (config.steps + 1)
+    per_cell = 4 * n_metrics * runs * (config.steps + 1)
     width = max(config.widths)
     hidden = 4 * width * width * len(config.seeds) if config.model == "teacher-student" else 0
     return {
         "results": 2 * per_cell * len(config.cells()),
         "cell": 2 * per_cell,
-        "model": 16 * 4 * int(train_config.n_train) * width + hidden,
+        "model": 16 * 4 * n_train * width + hidden,
     }
 
 
@@ -117,7 +123,7 @@ def available_memory_bytes() -> int | None:
         return None
 
 
-def check_memory(config: SweepConfig, train_config) -> None:
+def check_memory(config: SweepConfig, train_config=None) -> None:
     """A one-line :class:`UsageError` naming the GiB needed if the sweep cannot fit in memory."""
     need = memory_needed(config, train_config)
     total = sum(need.values())

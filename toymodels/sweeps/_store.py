@@ -89,6 +89,7 @@ def load_results(path) -> xr.Dataset:
     Raises :class:`~toymodels.core._errors.UsageError` naming the file if missing, unreadable or
     not a results file written by `lora-sweep`.
     """
+    _paths.check_name(path, "results file")
     path = Path(path)
     if not path.is_file():
         raise UsageError(_not_a_file(path))
