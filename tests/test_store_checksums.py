@@ -138,3 +138,18 @@ def test_resume_refuses_a_corrupt_file_before_training(tmp_path, capsys):
     )  # fmt: skip
     assert code == 2 and "is corrupt" in err
     assert path.read_bytes() == before
+
+
+def test_a_file_without_checksums_is_resumed_and_then_fully_sealed(tmp_path):
+    """A partial file written before checksums: its finished cells are trusted as they are."""
+    from toymodels.sweeps import _checksums
+
+    path = write_results(tmp_path / "r.nc", cells=[("A", 8)])
+    ds = _store.load_results(path)
+    del ds.attrs["checksums"]
+    _store.save_atomically(ds, path)
+    resumed = _store.open_for_resume(path, _config().to_json(), overwrite=False)
+    metrics = {name: np.zeros((2, 1, 4), np.float32) for name in METRICS}
+    resumed = _store.with_cell(resumed, "B", 8, metrics, np.full((2, 1), -1, np.int32))
+    _store.save_atomically(resumed, path)
+    assert len(_checksums.finished_cells(_store.load_results(path))) == 2

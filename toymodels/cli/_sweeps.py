@@ -23,8 +23,9 @@ METRICS = ("train_loss", "test_loss")
 # --- Parsing grids --------------------------------------------------------------------------------
 
 
-#: The largest integer a grid flag takes: widths, counts and seeds are stored as int32.
-INT_LIMIT = 2**31 - 1
+#: The largest integer a grid flag parses (the configuration's own checks name the real limits,
+#: int32 for widths and seeds): no arithmetic on a number with 30000 digits.
+INT_LIMIT = 2**63 - 1
 #: The most rates one LOW:HIGH:COUNT range may hold (the memory estimate judges the whole grid).
 MAX_RATES = 100_000
 
@@ -37,7 +38,7 @@ def _int_or_power(text: str, what: str) -> int:
     except ValueError:
         raise UsageError(f"{what} must be integers or powers like 2^7, got {text!r}") from None
     if abs(value) > INT_LIMIT:
-        raise UsageError(f"{what}: {text} is too large (at most 2^31 - 1)")
+        raise UsageError(f"{what}: {text} is too large (at most 2^63 - 1)")
     return value
 
 
@@ -195,6 +196,13 @@ def _distributed_flags(parser: argparse.ArgumentParser) -> None:
         type=int,
         metavar="I",
         help="this process, 0..P-1 (default: the launcher's, else 0)",
+    )
+    group.add_argument(
+        "--connect-timeout",
+        type=float,
+        metavar="S",
+        help="seconds every process has to connect and agree on the sweep before all stop with "
+        "exit code 2 (default: 180)",
     )
 
 
@@ -523,7 +531,11 @@ def run(args) -> int:
     launch = _distributed.Launch(args.coordinator, args.num_processes, args.process_id)
     distributed = _distributed.requested(launch)
     if distributed:
-        _distributed.initialize(launch)
+        timeout = args.connect_timeout or _distributed.CONNECT_TIMEOUT_S
+        _distributed.check_launch(launch)
+        _distributed.initialize(launch, timeout)
+        # Before any collective: processes given different sweeps would mix their runs in one file
+        _distributed.agree(_agreement_fields(config, out, launch, args), timeout)
     finished_here = []
     total = len(config.cells())
     over = []  # [True] once the sweep returned: every cell is saved
@@ -575,6 +587,29 @@ def run(args) -> int:
     if args.command == "edge":
         return _report_edge(ds, out, args, settings)
     return _report(ds, out, args, settings)
+
+
+def _agreement_fields(config, out, launch, args) -> dict:
+    """What every process of a multi-process sweep must be given alike, by the flag that sets it."""
+    import os
+
+    from toymodels.sweeps import _distributed
+
+    stored = config.to_json()
+    train = dict(stored.pop("train"))
+    return {
+        "command or --preset": [stored.pop("experiment"), stored.pop("preset")],
+        "--model": stored.pop("model"),
+        "--inits": stored.pop("inits"),
+        "--widths": stored.pop("widths"),
+        "--seeds": stored.pop("seeds"),
+        "--steps": train.pop("steps"),
+        "learning-rate grid (--lr, --eta-A, --eta-B, --lr-scaling)": stored,
+        "training options (--rank, --multiplier, --alpha, --optimizer, ...)": train,
+        "--num-processes": launch.num_processes or _distributed.process()[1],
+        "--out": os.path.realpath(out),
+        "--overwrite": bool(args.overwrite),
+    }
 
 
 def stopped_at_once_message(out, finished_here: int) -> str:

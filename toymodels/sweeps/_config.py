@@ -237,8 +237,6 @@ def validate(config: SweepConfig) -> None:
     steps = config.train.get("steps")
     if not isinstance(steps, int) or isinstance(steps, bool) or steps <= 0:
         raise UsageError(f"steps must be a positive integer, got {steps!r}")
-    if steps >= SEED_LIMIT:  # the step coordinate is int32
-        raise UsageError(f"steps {steps} is too large: at most {SEED_LIMIT - 1}")
     if not config.seeds:
         raise UsageError("no seed given (--seeds)")
     for name, values in (("init", config.inits), ("width", config.widths)):

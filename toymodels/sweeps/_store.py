@@ -168,6 +168,8 @@ def open_for_resume(path, config: dict, *, overwrite: bool) -> xr.Dataset | None
         return None
     existing = load_results(path)
     check_config(existing, config, path)
+    if _checksums.ATTR not in existing.attrs:  # written before checksums: its cells as they are
+        existing = _checksums.seal(existing, path, not_run=NOT_RUN)
     return existing
 
 
