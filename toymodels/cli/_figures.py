@@ -29,6 +29,7 @@ def add_parser(subparsers) -> None:
         "figures",
         help="draw the papers' figures (PNG + PDF) and check their claims from results files",
         description=__doc__.split("\n\n")[0],
+        epilog="example: lora-sweep figures --results results/ --claims",
     )
     parser.add_argument(
         "--results",

@@ -45,6 +45,7 @@ def add_parser(subparsers) -> None:
         description="Train every multiplier s × rank r × init over one equal-rate grid × seeds "
         "at a fixed width (and along r = n^κ), then fit η_edge(r) and η*(r) ∝ r^b with a "
         "bootstrap over seeds and compare with the calculator (docs/sweeps.md, 'Rank sweeps').",
+        epilog="example: lora-sweep rank --model linear --preset quick",
     )
     parser.add_argument("--model", default="teacher-student", choices=_MODELS,
                         help="teacher-student (Adam) or linear (gradient descent)")  # fmt: skip

@@ -156,13 +156,20 @@ def _common(parser: argparse.ArgumentParser) -> None:
     _analysis_flags(parser)
 
 
+def _custom(parser: argparse.ArgumentParser) -> bool:
+    """Whether ``parser`` is `run`'s (a custom sweep: no preset, its own defaults)."""
+    return parser.prog.split()[-1] == "run"
+
+
 def _output_flags(parser: argparse.ArgumentParser) -> None:
     out = parser.add_argument_group("output")
+    command = parser.prog.split()[-1]
+    default = "results/run-custom.nc" if _custom(parser) else f"results/{command}-PRESET.nc"
     out.add_argument(
         "--out",
         type=Path,
-        help="results file (netCDF) "
-        "(default: results/EXPERIMENT-PRESET.nc; run: results/run-custom.nc)",
+        metavar="FILE",
+        help=f"results file (netCDF) (default: {default})",
     )
     out.add_argument(
         "--overwrite",
@@ -222,34 +229,50 @@ def _analysis_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _grid_flags(parser: argparse.ArgumentParser, *, lr_help: str) -> None:
-    group = parser.add_argument_group("sweep (overrides the preset)")
+    custom = _custom(parser)
+    group = parser.add_argument_group("sweep" if custom else "sweep (overrides the preset)")
+
+    def default(preset: str, run: str) -> str:
+        return f"(default: {run if custom else preset})"
+
     group.add_argument(
         "--widths",
         type=_flag(parse_widths),
-        help="e.g. 2^7:2^13 (powers of two between) or 128,1024 (default: the preset's)",
+        metavar="N,N",
+        help="e.g. 2^7:2^13 (powers of two between) or 128,1024 "
+        + ("(required)" if custom else "(default: the preset's)"),
     )
     group.add_argument(
         "--inits",
         type=_flag(parse_inits),
-        help="e.g. A,B (aliases Init[A], 1, ...) (default: the preset's; run: A,B)",
+        metavar="I,I",
+        help="e.g. A,B (aliases Init[A], 1, ...) " + default("the preset's", "A,B"),
     )
-    group.add_argument("--lr", help=lr_help + " (2^-8 spelling too; default: the preset's)")
+    group.add_argument(
+        "--lr", metavar="RATES", help=f"{lr_help} (2^-8 spelling too; " + default(
+            "the preset's", "required unless --eta-A/--eta-B")[1:]
+    )  # fmt: skip
     group.add_argument(
         "--seeds",
         type=_flag(parse_seeds),
-        help="e.g. 0,1 or 0:3 (0 to 3) (default: the preset's; run: 0)",
+        metavar="S,S",
+        help="e.g. 0,1 or 0:3 (0 to 3) " + default("the preset's", "0"),
     )
     group.add_argument(
-        "--steps", type=int, help="optimizer updates T (default: the preset's; run: 100)"
+        "--steps",
+        type=int,
+        metavar="T",
+        help="optimizer updates T " + default("the preset's", "100"),
     )
 
 
 def _scaling_flag(parser: argparse.ArgumentParser) -> None:
+    default = "0" if _custom(parser) else "the preset's"
     parser.add_argument(
         "--lr-scaling",
         metavar="S",
         help="scale the --lr grid with width: η(n) = η(n₀)·(n/n₀)^S, n₀ the narrowest width "
-        "(e.g. -3/4; 0 for one grid at every width) (default: the preset's; run: 0)",
+        f"(e.g. -3/4; 0 for one grid at every width) (default: {default})",
     )
 
 
@@ -276,6 +299,8 @@ def add_parser(subparsers) -> None:
         "run",
         help="a custom width sweep",
         description="Train a model over widths × inits × learning rates × seeds.",
+        epilog="example: lora-sweep run --widths 2^5:2^8 --lr 1e-3:1e-1:5 --seeds 0,1 --steps 50 "
+        "--out results/my-sweep.nc",
     )
     run_.add_argument(
         "--model",
@@ -299,7 +324,8 @@ def add_parser(subparsers) -> None:
         default=None,
         metavar="S",
         help="s in the LoRA multiplier α·r^(−s), a rational: 1/2 (rsLoRA), 1 (α/r) "
-        "(default: 0, no multiplier)",
+        "(default: 0, no multiplier; unlike lora-gamma, whose default is the model's α/r: kept, "
+        "so that results already written keep their meaning)",
     )
     run_.add_argument(
         "--alpha", type=float, default=None, help="α in the LoRA multiplier α·r^(−s) (default: 1)"
@@ -323,7 +349,12 @@ def add_parser(subparsers) -> None:
         ("figure3", "|Z_A|, |Z_B| and train loss at the optimal rates (Init paper Fig. 3)"),
         ("heatmap", "train/test loss over an (η_A, η_B) grid of the LoRA+ toy MLP (LoRA+ Fig. 2)"),
     ):
-        parser = subparsers.add_parser(name, help=what, description=what)
+        parser = subparsers.add_parser(
+            name,
+            help=what,
+            description=what,
+            epilog=f"example: lora-sweep {name} --preset quick",
+        )
         parser.add_argument(
             "--preset", default="paper", help="paper or quick (default: %(default)s)"
         )
@@ -354,6 +385,7 @@ def add_parser(subparsers) -> None:
         description="Per init, width and seed, the rate η_edge at which the peak feature size "
         "max_(t=1..T) RMS(Z_B) first reaches the level C (equal rates η_A = η_B, a fine grid "
         "log-log interpolated); η_edge(n) ∝ n^k fitted with a bootstrap over seeds.",
+        epilog="example: lora-sweep edge --preset quick",
     )
     edge.add_argument("--preset", default="paper", help="paper (default) or quick")
     _grid_flags(edge, lr_help="equal rates, unscaled: 2^-17..1 as 7.6e-6:1:69 (the default)")
@@ -361,9 +393,14 @@ def add_parser(subparsers) -> None:
     _output_flags(edge)
 
     summary = subparsers.add_parser(
-        "summary", help="summarize a results file", description="Summarize a results file."
+        "summary",
+        help="summarize a results file",
+        description="Summarize a results file.",
+        epilog="example: lora-sweep summary results/figure2.nc --metric test_loss",
     )
-    summary.add_argument("path", type=Path, help="a results file written by lora-sweep")
+    summary.add_argument(
+        "path", type=Path, metavar="FILE", help="a results file written by lora-sweep"
+    )
     summary.add_argument(
         "--json", action="store_true", help="print one JSON object (default: a table)"
     )
