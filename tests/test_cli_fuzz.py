@@ -177,3 +177,12 @@ def test_an_argument_error_needs_no_jax(tmp_path):
     )  # fmt: skip
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert done.stdout.strip() == "[]"
+
+
+def test_summary_reads_a_rank_sweeps_file(capsys):
+    """It gave a traceback (a rank file's cells are not (init, width) pairs)."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "results" / "rank-linear.nc"
+    assert main(["summary", str(path), "--json"]) == 0
+    assert '"results"' not in capsys.readouterr().err

@@ -532,6 +532,14 @@ def run(args) -> int:
 
         ds = load_results(args.path)
         experiment = stored_config(ds).get("experiment", "run")
+        if experiment == "rank":  # `lora-sweep rank --summary-only`'s summary, its defaults
+            from toymodels.cli import _rank
+
+            settings = _edge_settings(args)
+            window = args.window if args.window is not None else _rank.DEFAULT_WINDOW
+            _positive_int(window, "--window")
+            return _rank.report(ds, args.path, level=settings["level"], window=window,
+                                min_rank=1, as_json=args.json)  # fmt: skip
         if experiment == "edge":
             return _report_edge(ds, args.path, args, _edge_settings(args))
         preset_name = stored_config(ds).get("preset") or "paper"

@@ -46,9 +46,14 @@ def run(args: argparse.Namespace) -> int:
             f"`lora-sweep verify --seal {path}` adds them for its numbers as they are now"
         )
     _paths.check_results_path(path, "verify --seal")
+    from toymodels import _signals
+
+    _signals.set_message(lambda: f"lora-sweep: interrupted; {path} is unchanged")
     with _lock.exclusive_writer(path):
         sealed = _checksums.seal(ds, path, not_run=_store.NOT_RUN)
-        _store.save_atomically(sealed, path)
+        with _signals.saving():  # a signal now waits for the rename, then says which file it is
+            _store.save_atomically(sealed, path)
+            _signals.set_message(lambda: f"lora-sweep: interrupted; {path} is sealed")
     cells = len(_checksums.finished_cells(sealed))
     print(f"{path}: sealed: checksums of {cells} finished cell(s) added")
     return 0
