@@ -52,11 +52,12 @@ def _caught(pid: int) -> bool:
     except OSError:
         return False
     mask = next(int(x.split()[1], 16) for x in text.splitlines() if x.startswith("SigCgt:"))
-    return bool(mask & (1 << (signal.SIGINT - 1)))
+    # SIGHUP: Python catches SIGINT itself from its own start-up on; SIGHUP only lora-sweep does
+    return bool(mask & (1 << (signal.SIGHUP - 1)))
 
 
 def until_handled(repeat: int = 7) -> float:
-    """Seconds from spawning `lora-sweep run ...` to its SIGINT handler being installed (it is
+    """Seconds from spawning `lora-sweep run ...` to its signal handlers being installed (it is
     killed then, long before it could write anything)."""
     times = []
     for _ in range(repeat):

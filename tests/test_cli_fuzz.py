@@ -156,6 +156,11 @@ def test_random_arguments_give_one_line_and_exit_2_or_success(no_work, capsys, a
         ["edge", "--preset", "quick", "--steps", "5", "--horizon", "999"],
         ["run", "--widths", "32", "--lr", "1e-2", "--out", "a\nb.nc"],
         ["summary", "."],
+        ["rank", "--preset", "quick", "--multipliers", "1/2,0.5"],
+        ["rank", "--preset", "quick", "--ranks", "1,1"],
+        ["rank", "--preset", "quick", "--seeds", "0,0"],
+        ["figure3", "--preset", "quick", "--widths", "32", "--lr", "A@32=1e-2,A@2^5=2e-2"],
+        ["heatmap", "--preset", "quick", "--eta-A", "1e-2,1e-2"],
     ],
 )
 def test_the_cases_of_issue_28_are_refused_before_work(no_work, capsys, args):

@@ -448,7 +448,10 @@ def parse_cell_rates(spec: str) -> float | dict[tuple[str, int], float]:
     for item in spec.split(","):
         key, _, value = item.partition("=")
         init, _, width = key.partition("@")
-        rates[canonical_init(init), _int_or_power(width, "widths")] = _float(value, "--lr")
+        cell = canonical_init(init), _int_or_power(width, "widths")
+        if cell in rates:
+            raise UsageError(f"--lr: the cell {key.strip()} is given twice")
+        rates[cell] = _float(value, "--lr")
     return rates
 
 

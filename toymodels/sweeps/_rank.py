@@ -87,6 +87,13 @@ class RankSweep:
             raise UsageError("a rank sweep needs multipliers, inits and seeds")
         if not self.pairs:
             raise UsageError("the rank list is empty")
+        for what, values in (
+            ("multiplier", self.multipliers), ("init", self.inits), ("seed", self.seeds),
+            ("(rank, width) pair", self.pairs),
+        ):  # fmt: skip
+            repeated = next((v for i, v in enumerate(values) if v in values[:i]), None)
+            if repeated is not None:
+                raise UsageError(f"{what} {repeated} is given twice")
         if len(self.rates) < 3 or not all(0 < r < math.inf for r in self.rates):
             raise UsageError("a rank sweep needs at least 3 positive, finite learning rates")
         if list(self.rates) != sorted(set(self.rates)):
@@ -161,6 +168,8 @@ def rank_config(
     pairs = [(int(r), width) for r in (p.ranks if ranks is None else ranks)]
     if ranks is not None and not pairs:
         raise UsageError("the rank list is empty")
+    if ranks is not None and len(set(ranks)) < 2:  # the fit of η against r needs two ranks
+        raise UsageError(f"a rank sweep needs at least 2 different ranks, got {list(ranks)}")
     kappas = {} if ranks is not None else {k: p.joint_widths[k] for k in p.kappas}
     for kappa, widths in kappas.items():
         pairs += [(joint_rank(n, kappa), n) for n in widths]
