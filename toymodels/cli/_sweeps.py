@@ -406,6 +406,13 @@ def add_parser(subparsers) -> None:
     )
     _analysis_flags(summary)
     _edge_flags(summary)
+    summary.add_argument(
+        "--min-rank",
+        type=int,
+        default=1,
+        metavar="R",
+        help="a rank sweep's file: fit the fixed-width lines over ranks >= R only (default: 1)",
+    )
 
 
 def _edge_flags(parser: argparse.ArgumentParser) -> None:
@@ -541,8 +548,9 @@ def run(args) -> int:
             settings = _edge_settings(args)
             window = args.window if args.window is not None else _rank.DEFAULT_WINDOW
             _positive_int(window, "--window")
+            _positive_int(args.min_rank, "--min-rank")
             return _rank.report(ds, args.path, level=settings["level"], window=window,
-                                min_rank=1, as_json=args.json)  # fmt: skip
+                                min_rank=args.min_rank, as_json=args.json)  # fmt: skip
         if experiment == "edge":
             return _report_edge(ds, args.path, args, _edge_settings(args))
         preset_name = stored_config(ds).get("preset") or "paper"
