@@ -240,7 +240,7 @@ def _grid_flags(parser: argparse.ArgumentParser, *, lr_help: str) -> None:
         type=_flag(parse_widths),
         metavar="N,N",
         help="e.g. 2^7:2^13 (powers of two between) or 128,1024 "
-        + ("(required)" if custom else "(default: the preset's)"),
+        + ("(required: no default)" if custom else "(default: the preset's)"),
     )
     group.add_argument(
         "--inits",

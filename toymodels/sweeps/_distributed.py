@@ -186,18 +186,21 @@ def agree(fields: Mapping[str, object], timeout_s: float = CONNECT_TIMEOUT_S) ->
         theirs = json.loads(client.blocking_key_value_get(f"lora-sweep/agree/{peer}", limit_ms))
         return [name for name in mine if theirs.get(name) != mine[name]]
 
-    with deadline(timeout_s + 5, lambda: lost):
-        client.key_value_set(f"lora-sweep/agree/{index}", json.dumps(mine))
-        if index == 0:
-            verdict: dict[str, list[int]] = {}
-            for peer in range(1, count):
-                for name in differing_from(peer):
-                    verdict.setdefault(name, []).append(peer)
-            client.key_value_set("lora-sweep/verdict", json.dumps(verdict))
-            own = list(verdict)
-        else:
-            own = differing_from(0)
-            verdict = json.loads(client.blocking_key_value_get("lora-sweep/verdict", limit_ms))
+    try:
+        with deadline(timeout_s + 5, lambda: lost):
+            client.key_value_set(f"lora-sweep/agree/{index}", json.dumps(mine))
+            if index == 0:
+                verdict: dict[str, list[int]] = {}
+                for peer in range(1, count):
+                    for name in differing_from(peer):
+                        verdict.setdefault(name, []).append(peer)
+                client.key_value_set("lora-sweep/verdict", json.dumps(verdict))
+                own = list(verdict)
+            else:
+                own = differing_from(0)
+                verdict = json.loads(client.blocking_key_value_get("lora-sweep/verdict", limit_ms))
+    except Exception:  # the key-value store's own time-out, or a peer gone: one line all the same
+        abandon(2, lost)
     if not verdict:
         return
     if index == 0:
