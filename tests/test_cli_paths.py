@@ -107,3 +107,13 @@ def test_seal_refuses_a_path_that_is_not_a_regular_file(tmp_path, capsys):
     os.mkfifo(fifo)
     assert main(["verify", "--seal", str(fifo)]) == 2
     assert "is a FIFO" in capsys.readouterr().err
+
+
+def test_summary_names_a_fifo_and_a_folder_for_what_they_are(tmp_path, capsys):
+    """Old code: "does not exist"."""
+    fifo = tmp_path / "fifo.nc"
+    os.mkfifo(fifo)
+    for path, kind in ((fifo, "is a FIFO"), (tmp_path, "is a directory")):
+        assert main(["summary", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert kind in err and err.count("\n") == 1

@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -47,19 +48,58 @@ def _finish(procs: list[subprocess.Popen]) -> list[tuple[int, str, str]]:
 
 
 @pytest.mark.slow
-def test_processes_given_different_rates_stop_before_training(tmp_path):
+@pytest.mark.parametrize(
+    ("second", "field"),
+    [
+        (["--lr", "1e-3,1e-1"], "learning-rate grid"),
+        (["--lr", "1e-2,3e-2", "--num-processes", "3"], "--num-processes"),
+    ],
+    ids=["rates", "process-count"],
+)
+def test_processes_given_different_settings_stop_before_training(tmp_path, second, field):
+    """Old code: both exited 0 and the file held process 1's runs under process 0's labels."""
     out = tmp_path / "r.nc"
     coordinator = ["--coordinator", f"127.0.0.1:{_free_port()}", "--out", str(out)]
     procs = [
-        _start([*SWEEP, *coordinator, "--lr", rates, "--process-id", str(index)])
-        for index, rates in enumerate(("1e-2,3e-2", "1e-3,1e-1"))
+        _start([*SWEEP, *coordinator, *extra, "--process-id", str(index)])
+        for index, extra in enumerate((["--lr", "1e-2,3e-2"], second))
     ]
     for code, stdout, stderr in _finish(procs):
         assert code == 2, stderr
         assert stdout == ""
         line = [x for x in stderr.splitlines() if x.startswith("lora-sweep:")]
         assert len(line) == 1 and line[0].startswith("lora-sweep: error: process ")
-        assert "learning-rate grid" in line[0] and "nothing was trained or written" in line[0]
+        assert field in line[0] and "nothing was trained or written" in line[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.slow
+def test_two_processes_with_one_process_id_end_in_one_line_each(tmp_path):
+    """Old code: silent, still running after 150-180 s. The second process 0 finds the
+    coordinator's port taken; the first, alone, gives up at --connect-timeout."""
+    out, port = tmp_path / "r.nc", _free_port()
+    argv = [*SWEEP, "--lr", "1e-2", "--out", str(out), "--process-id", "0",
+            "--coordinator", f"127.0.0.1:{port}", "--connect-timeout", "20"]  # fmt: skip
+    first = _start(argv)
+    try:
+        deadline = time.monotonic() + HANG_GUARD_S
+        while not _listening(port) and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        second = _start(argv)
+    except BaseException:
+        first.kill()
+        first.wait()
+        raise
+    (code2, out2, err2), (code1, out1, err1) = _finish([second, first])
+    assert code2 == 2 and out2 == "" and err2.count("\n") == 1 and "port is taken" in err2
+    assert code1 == 2 and out1 == ""
+    line = [x for x in err1.splitlines() if x.startswith("lora-sweep:")]
+    assert len(line) == 1 and "not every process connected" in line[0], err1
     assert list(tmp_path.iterdir()) == []
 
 

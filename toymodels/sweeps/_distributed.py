@@ -127,6 +127,8 @@ def initialize(launch: Launch, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
     check_launch(launch)
     if not 0 < timeout_s <= 86_400:
         raise UsageError(f"--connect-timeout must lie in (0, 86400] seconds, got {timeout_s}")
+    if launch.process_id == 0 and launch.coordinator is not None:
+        _check_port_free(launch.coordinator)
     import jax
 
     # The CPU backend has no cross-process collectives unless told which to use.
@@ -154,6 +156,25 @@ def initialize(launch: Launch, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
     except Exception as error:  # the coordinator refused, a port already taken, ...
         reason = " ".join(str(error).split())[:200] or type(error).__name__
         abandon(2, f"lora-sweep: error: cannot start the distributed runtime at {where}: {reason}")
+
+
+def _check_port_free(coordinator: str) -> None:
+    """Process 0 serves the coordinator at HOST:PORT: a :class:`UsageError` if the port is taken
+    here (another process 0, started with the same command, already serves it; JAX would end one
+    of the two with an abort). Not a local address: nothing to check."""
+    import errno
+    import socket
+
+    host, _, port = coordinator.rpartition(":")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host.strip("[]"), int(port)))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise UsageError(
+                    f"--coordinator {coordinator}: the port is taken (another process with "
+                    "--process-id 0, or another program); give each process its own --process-id"
+                ) from None
 
 
 def _digest(value) -> str:
