@@ -6,6 +6,7 @@ so that it can read the device's peak memory afterwards, and writes ``OUT/steps/
 ``summarize OUT`` merges the steps, the device, the benchmark's figures and their ratios to the CPU
 figures of docs/performance.md (:data:`CPU_REFERENCE`) into ``OUT/device_check.json``.
 
+    python -m benchmarks.device_check prereqs                    # install carried wheels, check
     python -m benchmarks.device_check info OUT
     python -m benchmarks.device_check run NAME OUT {pytest,bench,sweep} ARGS...
     python -m benchmarks.device_check has-subcommand edge       # exit 0 if `lora-sweep edge` exists
@@ -20,12 +21,27 @@ True
 from __future__ import annotations
 
 import contextlib
+import importlib
+import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
+import re
+import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
+
+REPO = Path(__file__).resolve().parents[1]
+#: What the check needs, and which of it travels as wheels (``make wheelhouse``).
+REQUIREMENTS = REPO / "benchmarks" / "device_requirements.txt"
+#: Where ``make wheelhouse`` puts the wheels; carried to the GPU machine with the tree.
+WHEELHOUSE = REPO / ".whl"
+#: Where carried wheels are installed (``device_check.sh`` puts it on PYTHONPATH).
+DEFAULT_SITE = Path("/tmp/device-check-site")
+MIN_PYTHON = (3, 11)
 
 #: The CPU figures that GPU figures are divided by: docs/performance.md, "Results", the quiet run of
 #: 2026-12-01 06:45 UTC (2-core AMD EPYC, load 0.4-2.0), and the whole Figure-2 paper preset end to
@@ -46,6 +62,90 @@ def ratio(gpu: dict, cpu: dict, key: str) -> float | None:
     """``gpu[key] / cpu[key]``, or None when either is missing."""
     g, c = gpu.get(key), cpu.get(key)
     return None if g is None or c in (None, 0) else g / c
+
+
+class Requirement(NamedTuple):
+    """One line of :data:`REQUIREMENTS`: a distribution, the module that proves it, its role."""
+
+    distribution: str
+    module: str
+    role: str  # "image": must be installed; "carry": installable from the wheelhouse
+
+
+def requirements(path: Path = REQUIREMENTS) -> list[Requirement]:
+    """The requirements file, comments and blank lines skipped.
+
+    >>> {r.role for r in requirements()} == {"image", "carry"}
+    True
+    """
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        fields = line.split("#", 1)[0].split()
+        if fields:
+            rows.append(Requirement(*fields))
+    return rows
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def _installed(requirement: Requirement) -> bool:
+    try:
+        importlib.metadata.distribution(requirement.distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return importlib.util.find_spec(requirement.module) is not None
+
+
+def _wheel_for(distribution: str, wheelhouse: Path) -> Path | None:
+    # A wheel's file name is DISTRIBUTION-VERSION-...: the distribution is the part before "-".
+    wanted = _normalized(distribution)
+    found = sorted(
+        p for p in wheelhouse.glob("*.whl") if _normalized(p.name.split("-")[0]) == wanted
+    )
+    return found[-1] if found else None
+
+
+def prereqs(
+    path: Path = REQUIREMENTS, wheelhouse: Path = WHEELHOUSE, site: Path = DEFAULT_SITE
+) -> int:
+    """Check what the GPU check needs; install missing ``carry`` distributions from the
+    wheelhouse into ``site`` (offline, no dependencies resolved); print one line and return 2
+    when something is still missing."""
+    if sys.version_info < MIN_PYTHON:
+        print(f"device_check: Python {platform.python_version()} is too old (need 3.11+)")
+        return 2
+    needed = requirements(path)
+    missing = [r for r in needed if not _installed(r)]
+    wheels = {r.distribution: _wheel_for(r.distribution, wheelhouse) for r in missing}
+    carried = [w for r in missing if r.role == "carry" and (w := wheels[r.distribution])]
+    if carried:
+        command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps"]
+        command += ["--no-compile", "--disable-pip-version-check", "--target", str(site)]
+        done = subprocess.run([*command, *map(str, carried)], capture_output=True, text=True)
+        if done.returncode != 0:
+            reason = (done.stderr.strip().splitlines() or ["no message"])[-1]
+            print(f"device_check: installing the carried wheels failed: {reason}")
+            return 2
+        print(f"device_check: installed {len(carried)} carried wheel(s) into {site}")
+        sys.path.insert(0, str(site))
+        importlib.invalidate_caches()
+        missing = [r for r in missing if not _installed(r)]
+    if missing:
+        names = ", ".join(
+            f"{r.distribution} ({'needs the image' if r.role == 'image' else 'no wheel in .whl'})"
+            for r in missing
+        )
+        hint = (
+            " (run `make wheelhouse` where pip works, and carry .whl)"
+            if any(r.role == "carry" for r in missing)
+            else ""
+        )
+        print(f"device_check: missing {names}{hint}")
+        return 2
+    print(f"device_check: all {len(needed)} requirements present")
+    return 0
 
 
 def _memory() -> dict:
@@ -204,13 +304,18 @@ def summarize(out: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     usage = (
-        "usage: device_check {info OUT | run NAME OUT KIND ARGS... | has-subcommand NAME "
-        "| summarize OUT}"
+        "usage: device_check {prereqs | info OUT | run NAME OUT KIND ARGS... "
+        "| has-subcommand NAME | summarize OUT}"
     )
     if not argv:
         print(usage, file=sys.stderr)
         return 2
     command, rest = argv[0], argv[1:]
+    if command == "prereqs" and not rest:
+        site = Path(os.environ.get("DEVICE_CHECK_SITE", DEFAULT_SITE))
+        wheelhouse = Path(os.environ.get("DEVICE_CHECK_WHEELS", WHEELHOUSE))
+        listed = Path(os.environ.get("DEVICE_CHECK_REQUIREMENTS", REQUIREMENTS))
+        return prereqs(listed, wheelhouse, site)
     if command == "info" and len(rest) == 1:
         return info(Path(rest[0]))
     if command == "run" and len(rest) >= 3:

@@ -7,12 +7,14 @@ The root ``conftest.py`` imports this module so that the doctests inside ``theor
 from __future__ import annotations
 
 import os
+import subprocess
 
 # Must be set before JAX initialises a backend: no test may need a GPU. The device check
 # (benchmarks/device_check.sh) sets LORA_TEST_PLATFORM=cuda to run a subset on a GPU.
 os.environ.setdefault("JAX_PLATFORMS", os.environ.get("LORA_TEST_PLATFORM", "cpu"))
 
 import jax
+import pytest
 from hypothesis import HealthCheck, settings
 
 jax.config.update("jax_platforms", os.environ.get("LORA_TEST_PLATFORM", "cpu"))
@@ -32,3 +34,22 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=200, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture(autouse=True)
+def _reap_subprocesses(monkeypatch):
+    """No subprocess outlives the test that started it: whatever a test leaves running (a failed
+    assertion before its own clean-up, a timeout) is killed and waited for here."""
+    from tests._processes import reap
+
+    started: list[subprocess.Popen] = []
+    original = subprocess.Popen.__init__
+
+    def recording_init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        started.append(self)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", recording_init)
+    yield
+    for proc in started:
+        reap(proc)

@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+from tests._processes import HANG_GUARD_S
 from toymodels.sweeps._store import package_versions
 
 # Enough output to overflow the pipe buffer once the reader is gone.
@@ -25,7 +26,7 @@ def test_closed_pipe_is_not_a_traceback(cli):
         writer.stdout.readline()
         writer.stdout.close()  # the reader goes away, as `head -1` does
         stderr = writer.stderr.read().decode()
-        writer.wait(timeout=60)
+        writer.wait(timeout=HANG_GUARD_S)
     assert "Traceback" not in stderr, stderr
 
 

@@ -1,4 +1,4 @@
-"""Every notebook runs top to bottom in quick mode (LORA_QUICK=1), as CI runs them.
+"""Every notebook runs top to bottom on the smoke presets (LORA_PRESET=smoke), as CI runs them.
 
 The notebooks run in one test, in order, sharing one quick results folder: the Figure-3 notebook
 reuses the Figure-2 notebook's sweep instead of running it again.
@@ -35,25 +35,27 @@ def test_notebook_cells_call_the_package_only():
 
 
 @pytest.mark.slow
-def test_every_notebook_executes_in_quick_mode(tmp_path, monkeypatch):
-    monkeypatch.setenv("LORA_QUICK", "1")
+def test_every_notebook_executes_on_the_smoke_presets(tmp_path, monkeypatch):
+    # The smallest inputs that still run every cell: this checks that the notebooks run, not what
+    # they show (their committed outputs come from the paper runs).
+    monkeypatch.setenv("LORA_PRESET", "smoke")
     monkeypatch.setenv("LORA_RESULTS", str(tmp_path / "results"))
     monkeypatch.setenv("LORA_FIGURES", str(tmp_path / "figures"))
     monkeypatch.setenv("TQDM_DISABLE", "1")
-    # Fewer steps than the quick presets: this checks that the notebooks run, not what they show.
-    monkeypatch.setenv("LORA_SWEEP_STEPS", "30")
     for path in NOTEBOOKS:
         notebook = nbformat.read(path, as_version=4)
         client = NotebookClient(
             notebook,
-            timeout=300,
+            # A hang guard only, far above a cell's time on a loaded machine: the verdict is the
+            # cells' success, never their speed.
+            timeout=1800,
             kernel_name="python3",
             resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
         )
         try:
             client.execute()
         except CellExecutionError as error:
-            pytest.fail(f"{path.name} failed in quick mode:\n{error}")
+            pytest.fail(f"{path.name} failed on the smoke presets:\n{error}")
     written = sorted(p.name for p in (tmp_path / "figures").glob("*.png"))
     assert "init_fig2_optimal_lr.png" in written and "loraplus_fig2_heatmaps.png" in written
 

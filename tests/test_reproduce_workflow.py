@@ -12,9 +12,26 @@ from toymodels.reproduce import _workflow as reproduce
     ids=["unset", "zero", "false", "one", "yes"],
 )
 def test_quick_mode_reads_lora_quick(value, quick, monkeypatch):
+    monkeypatch.delenv("LORA_PRESET", raising=False)
     monkeypatch.setenv("LORA_QUICK", value)
     assert reproduce.quick_mode() is quick
     assert reproduce.preset() == ("quick" if quick else "paper")
+
+
+@pytest.mark.parametrize("name", ["paper", "quick", "smoke"])
+def test_lora_preset_names_the_preset_and_wins_over_lora_quick(name, monkeypatch):
+    monkeypatch.setenv("LORA_QUICK", "1")
+    monkeypatch.setenv("LORA_PRESET", name)
+    assert reproduce.preset() == name
+    assert reproduce.quick_mode() is (name != "paper")
+
+
+def test_an_unknown_lora_preset_is_a_usage_error(monkeypatch):
+    from toymodels.core import UsageError
+
+    monkeypatch.setenv("LORA_PRESET", "huge")
+    with pytest.raises(UsageError, match="LORA_PRESET='huge'"):
+        reproduce.preset()
 
 
 def test_quick_results_and_figures_never_land_in_the_paper_folders(monkeypatch, tmp_path):

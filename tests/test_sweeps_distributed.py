@@ -15,6 +15,7 @@ import sys
 import numpy as np
 import pytest
 
+from tests._processes import HANG_GUARD_S
 from toymodels.core import UsageError
 from toymodels.sweeps._distributed import Launch, check_launch, requested
 
@@ -36,7 +37,7 @@ SWEEP = [
     "--json",
 ]
 CLI = "import sys; from toymodels.cli import main; sys.exit(main())"
-TIMEOUT_S = 480  # a hung process fails the test instead of hanging the suite (2 busy cores: slow)
+TIMEOUT_S = HANG_GUARD_S  # a hung process fails the test instead of hanging the suite
 
 
 def _env(devices: int = 1) -> dict:

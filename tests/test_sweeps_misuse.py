@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import toymodels
+from tests._processes import HANG_GUARD_S, wait_until
 from toymodels.core import UsageError
 from toymodels.sweeps import _lock, _store
 
@@ -43,11 +44,8 @@ def start(*argv) -> subprocess.Popen:
     )
 
 
-def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert path.exists(), f"{path} never appeared"
+def wait_for(path: Path, proc: subprocess.Popen) -> None:
+    assert wait_until(path.exists, proc), f"{path} never appeared"
 
 
 # --- One writer per results file ------------------------------------------------------------------
@@ -93,10 +91,10 @@ def test_two_concurrent_sweeps_on_one_file_one_refused_the_other_complete(tmp_pa
     try:
         # another configuration, and --overwrite: both used to pass and overwrite cell by cell
         second = start(*SWEEP, "--seeds", "5", "--overwrite", "--out", out)
-        _, refused = second.communicate(timeout=120)
+        _, refused = second.communicate(timeout=HANG_GUARD_S)
     finally:
         first.send_signal(signal.SIGCONT)
-    _, first_err = first.communicate(timeout=120)
+    _, first_err = first.communicate(timeout=HANG_GUARD_S)
     assert second.returncode == 2
     assert refused.count("\n") == 1 and f"another sweep (pid {first.pid})" in refused
     assert first.returncode == 0, first_err
@@ -128,7 +126,7 @@ def test_the_stored_configuration_is_checked_before_every_save(tmp_path):
 # --- A clean stop ---------------------------------------------------------------------------------
 
 
-def wait_until_sigterm_is_caught(proc: subprocess.Popen, timeout: float = 30) -> None:
+def wait_until_sigterm_is_caught(proc: subprocess.Popen, timeout: float = HANG_GUARD_S) -> None:
     """Until the process catches SIGTERM (Linux: SigCgt in /proc/PID/status), i.e. until
     ``toymodels._signals.install`` ran: before that, Python's own start-up is not ours to guard."""
     status = Path(f"/proc/{proc.pid}/status")
@@ -160,7 +158,7 @@ def signal_at(moment: str, tmp_path: Path, sig=signal.SIGINT):
     if moment == "twice":
         time.sleep(0.05)
         proc.send_signal(sig)
-    _, stderr = proc.communicate(timeout=120)
+    _, stderr = proc.communicate(timeout=HANG_GUARD_S)
     return proc.returncode, stderr, out
 
 
@@ -208,7 +206,7 @@ def test_a_rank_sweep_signalled_after_a_cell_saves_it_and_says_so(tmp_path):
     proc = start(*RANK_SWEEP, "--out", out)
     wait_for(out, proc)
     proc.send_signal(signal.SIGTERM)
-    _, stderr = proc.communicate(timeout=120)
+    _, stderr = proc.communicate(timeout=HANG_GUARD_S)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr and stderr.count("\n") == 2, stderr  # the notice, the line
     from toymodels.sweeps import _rank

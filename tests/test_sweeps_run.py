@@ -7,13 +7,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import toymodels
+from tests._processes import HANG_GUARD_S, wait_until
 from toymodels import cli
 from toymodels.sweeps import _store
 from toymodels.sweeps._run import SweepConfig, default_trainer, empty_results, run_sweep
@@ -141,11 +141,9 @@ def test_a_sweep_killed_mid_run_leaves_a_valid_file_and_resumes(tmp_path, sig):
         stderr=subprocess.PIPE,
         env={**os.environ, "JAX_PLATFORMS": "cpu"},
     )
-    deadline = time.monotonic() + 120
-    while not out.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    assert wait_until(out.exists, proc), "the first cell was never saved"
     proc.send_signal(sig)
-    _, stderr = proc.communicate(timeout=60)
+    _, stderr = proc.communicate(timeout=HANG_GUARD_S)
     if sig == signal.SIGINT and proc.returncode == 130:
         assert b"rerun the same command to resume" in stderr
     saved = toymodels.load_results(out)  # complete and readable

@@ -242,8 +242,10 @@ def _run(cfg: _StepConfig, params0, loss_fn, test_loss_fn, metrics_fn, eta_A, et
     """Train one run for ``cfg.steps`` updates; returns (records name → [T + 1], diverged_step).
 
     ``loss_fn(params) -> (loss, aux)``; ``metrics_fn(params, aux, prev_params, prev_aux)`` gives the
-    instrumentation of the state t from the state t − 1 (at t = 0 the "previous" state is the state
-    itself, so every Δ is exactly 0).
+    instrumentation of the state t from the state t − 1. At t = 0 the "previous" state is the state
+    itself, *the same arrays*: every Δ is ``x − x``, exactly 0 on any CPU. (Evaluating ``aux`` a
+    second time outside the scan would not do: XLA may fuse and round the two evaluations
+    differently, e.g. with AVX2 against AVX-512, and leave a Δ of 1e-7.)
     """
     opt = lora_optimizer(
         cfg.optimizer,
@@ -268,6 +270,8 @@ def _run(cfg: _StepConfig, params0, loss_fn, test_loss_fn, metrics_fn, eta_A, et
         if test_loss_fn is not None:
             record["test_loss"] = test_loss_fn(params)
         if cfg.record:
+            first = t == 0
+            prev_aux = jax.tree_util.tree_map(partial(jnp.where, first), aux, prev_aux)
             record.update(metrics_fn(params, aux, prev_params, prev_aux))
         record = {name: jnp.where(alive, value, jnp.nan) for name, value in record.items()}
         updates, new_opt_state = opt.update(grads, opt_state, params)
@@ -279,7 +283,10 @@ def _run(cfg: _StepConfig, params0, loss_fn, test_loss_fn, metrics_fn, eta_A, et
         )
         return (new_params, new_opt_state, params, aux, diverged_step), record
 
-    _, aux0 = loss_fn(params0)
+    # A placeholder of the right shape: step 0 replaces it by its own aux (above).
+    aux0 = jax.tree_util.tree_map(
+        lambda s: jnp.zeros(s.shape, s.dtype), jax.eval_shape(loss_fn, params0)[1]
+    )
     carry = (params0, opt.init(params0), params0, aux0, jnp.int32(-1))
     # T + 1 steps: step t records the state t; the update made by the last one is never used.
     (*_, diverged_step), records = jax.lax.scan(step, carry, jnp.arange(cfg.steps + 1))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import textwrap
 
 import numpy as np
-from matplotlib.figure import Figure
 
 import theory
 from theory.style import INIT_COLORS
@@ -24,8 +23,12 @@ def plot_coordcheck(report: CoordCheckReport, path) -> None:
     """Save the figure of ``report`` to ``path`` (format from the suffix: .png, .pdf, .svg).
 
     A bare :class:`~matplotlib.figure.Figure`, not pyplot: saving needs no GUI backend, and a
-    notebook's or a script's backend is never switched.
+    notebook's or a script's backend is never switched. matplotlib is imported here, not with the
+    package: the project runs (and its GPU check imports it) without matplotlib until a figure is
+    drawn.
     """
+    from matplotlib.figure import Figure
+
     quantities, steps = report.quantities, report.compared_steps
     cells = {(c.quantity, c.step): c for c in report.checks}
     widths = np.asarray(report.measurement.widths, dtype=np.float64)

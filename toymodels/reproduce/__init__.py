@@ -17,19 +17,6 @@ from toymodels.reproduce._claims import (
 from toymodels.reproduce._claims_edge import CLAIMS_EDGE, EDGE_TOLERANCE, check_stability_edge
 from toymodels.reproduce._claims_loraplus import CLAIMS_E1, check_loraplus
 from toymodels.reproduce._figure_data import figure2_optimum, provenance
-from toymodels.reproduce._figures import (
-    FIGURE_STEMS,
-    PHASE_MODELS,
-    make_figures,
-    phase_diagrams,
-    plot_feature_norms,
-    plot_loss_curves,
-    plot_optimal_rates,
-    plot_rate_heatmaps,
-    plot_stability_edge,
-    save_figure,
-)
-from toymodels.reproduce._rank_figures import plot_rank_scaling
 from toymodels.reproduce._rank_workflow import (
     RANK_MODELS,
     rank_figure,
@@ -51,6 +38,38 @@ from toymodels.reproduce._workflow import (
     results_dir,
     sweep,
 )
+
+#: The drawing functions, imported on first use (PEP 562): matplotlib loads only when a figure is
+#: drawn, so the claims, the workflow and the GPU check run without it.
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "FIGURE_STEMS",
+            "PHASE_MODELS",
+            "make_figures",
+            "phase_diagrams",
+            "plot_feature_norms",
+            "plot_loss_curves",
+            "plot_optimal_rates",
+            "plot_rate_heatmaps",
+            "plot_stability_edge",
+            "save_figure",
+        ),
+        "toymodels.reproduce._figures",
+    ),
+    "plot_rank_scaling": "toymodels.reproduce._rank_figures",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CLAIMS_E1",

@@ -13,6 +13,7 @@ _EXPORTS = {
     "optimal_rates": "toymodels.sweeps._analysis",
     "SweepConfig": "toymodels.sweeps._config",
     "sweep_config": "toymodels.sweeps._config",
+    "PRESETS": "toymodels.sweeps._presets",
     "Preset": "toymodels.sweeps._presets",
     "get_preset": "toymodels.sweeps._presets",
     "run_sweep": "toymodels.sweeps._run",
@@ -46,6 +47,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "NOT_DIVERGED",
     "NOT_RUN",
+    "PRESETS",
     "Preset",
     "SweepConfig",
     "fit_rate_exponent",

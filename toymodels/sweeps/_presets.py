@@ -1,4 +1,6 @@
-"""The named experiments and their presets: `paper` (the papers' setups) and `quick` (CI, demos).
+"""The named experiments and their presets: `paper` (the papers' setups), `quick` (demos) and
+`smoke` (seconds: the smallest run that takes every code path, for the test suite, the docs test
+and the GPU check's dry run; its numbers mean nothing).
 
 Every number a paper leaves open is chosen here, once, with the evidence in docs/sweeps.md
 ("Choices the papers leave open"). A preset is plain data; the CLI turns it into a
@@ -16,7 +18,7 @@ import numpy as np
 from toymodels.core import UsageError
 from toymodels.sweeps._refine import Refinement
 
-PRESETS = ("paper", "quick")
+PRESETS = ("paper", "quick", "smoke")
 
 #: Init App. B.1.1: AdamW with β1 = 0.9, β2 = 0.99, rank 4. Weight decay: the paper gives none;
 #: 0 keeps the optimizer the one the theory analyses (Adam). Full batch (N = 1000): the paper gives
@@ -31,6 +33,9 @@ _TEACHER_STUDENT = {
     "n_test": 100,
     "data_seed": 0,
 }
+#: What every smoke preset shares: 100 data points and 10 steps (cost ∝ N·n·T; compilation, not
+#: training, is then most of a smoke run's time).
+_SMOKE = {"n_train": 100, "n_test": 10, "steps": 10}
 
 
 def powers_of_two(low: int, high: int) -> tuple[int, ...]:
@@ -130,6 +135,18 @@ FIGURE2 = {
         window=8,
         refinement=Refinement(per_octave=2, half_width=3, max_moves=4, window=8),
     ),
+    "smoke": Preset(
+        experiment="figure2",
+        name="smoke",
+        model="teacher-student",
+        inits=("A", "B"),
+        widths=powers_of_two(6, 8),
+        seeds=(0, 1),
+        rates=octave_grid(-9, -1, 2),
+        train={**_TEACHER_STUDENT, **_SMOKE, "record": False},
+        window=2,
+        refinement=Refinement(per_octave=2, half_width=1, max_moves=1, window=2),
+    ),
 }
 
 #: The stability edge (docs/sweeps.md, "The stability edge"): equal rates over one unscaled grid of
@@ -160,6 +177,17 @@ EDGE = {
         seeds=tuple(range(8)),
         rates=octave_grid(-17, 0, 2),
         train={**_TEACHER_STUDENT, "steps": 25, "record": True},
+        metric="Z_B",
+    ),
+    "smoke": Preset(
+        experiment="edge",
+        name="smoke",
+        model="teacher-student",
+        inits=("A", "B"),
+        widths=powers_of_two(5, 7),
+        seeds=(0, 1, 2),
+        rates=octave_grid(-12, 0, 1),
+        train={**_TEACHER_STUDENT, **_SMOKE, "record": True},
         metric="Z_B",
     ),
 }
@@ -201,10 +229,18 @@ _FIGURE3_PAPER = Preset(
     window=15,
 )
 
-#: The quick preset is the paper one at two widths, 2^7 and 2^10.
+#: The quick preset is the paper one at two widths, 2^7 and 2^10; smoke at 2^7 and 2^8.
 FIGURE3 = {
     "paper": _FIGURE3_PAPER,
     "quick": dataclasses.replace(_FIGURE3_PAPER, name="quick", widths=(128, 1024)),
+    "smoke": dataclasses.replace(
+        _FIGURE3_PAPER,
+        name="smoke",
+        widths=(128, 256),
+        seeds=(0, 1),
+        train={**_TEACHER_STUDENT, **_SMOKE, "record": True},
+        window=2,
+    ),
 }
 
 #: LoRA+ §3.2 and App. C.1.1: eq. 3 with d = 5, n = 100, r = 4, N = 1000 / 100, both A and B random
@@ -242,6 +278,15 @@ HEATMAP = {
         seeds=(0, 1, 2),
         eta_A=log_grid(1e-4, 1e1, 8),
         eta_B=log_grid(1e-4, 1e1, 8),
+    ),
+    "smoke": dataclasses.replace(
+        _HEATMAP_PAPER,
+        name="smoke",
+        seeds=(0, 1),
+        eta_A=log_grid(1e-3, 1e0, 4),
+        eta_B=log_grid(1e-3, 1e0, 4),
+        train={**_LORA_MLP, **_SMOKE, "record": False},
+        summary_steps=(5, 10),
     ),
 }
 
@@ -323,6 +368,7 @@ _RANK_QUICK = {
     "kappas": (),
     "joint_widths": {},
 }
+_RANK_SMOKE = {**_RANK_QUICK, "name": "smoke", "width": 64, "ranks": powers_of_two(0, 2)}
 
 RANK = {
     ("teacher-student", "paper"): RankPreset(
@@ -340,6 +386,14 @@ RANK = {
     ("linear", "quick"): RankPreset(
         **_RANK_QUICK, model="linear", rates=octave_grid(-22, 6, 1),
         seeds=tuple(range(8)), train=_RANK_GD, edge_metric="f",
+    ),
+    ("teacher-student", "smoke"): RankPreset(
+        **_RANK_SMOKE, model="teacher-student", rates=octave_grid(-12, 0, 1),
+        seeds=(0, 1), train={**_RANK_ADAM, "steps": 5, "n_train": 20}, edge_metric="Z_B",
+    ),
+    ("linear", "smoke"): RankPreset(
+        **_RANK_SMOKE, model="linear", rates=octave_grid(-12, 4, 1),
+        seeds=(0, 1), train={**_RANK_GD, "steps": 5}, edge_metric="f",
     ),
 }  # fmt: skip
 
