@@ -168,7 +168,8 @@ def rank_config(
     pairs = [(int(r), width) for r in (p.ranks if ranks is None else ranks)]
     if ranks is not None and not pairs:
         raise UsageError("the rank list is empty")
-    if ranks is not None and len(set(ranks)) < 2:  # the fit of η against r needs two ranks
+    # the fit of η against r needs two ranks (a rank below 1: RankSweep names it)
+    if ranks is not None and all(int(r) >= 1 for r in ranks) and len(set(ranks)) < 2:
         raise UsageError(f"a rank sweep needs at least 2 different ranks, got {list(ranks)}")
     kappas = {} if ranks is not None else {k: p.joint_widths[k] for k in p.kappas}
     for kappa, widths in kappas.items():
