@@ -84,7 +84,7 @@ def test_two_processes_with_one_process_id_end_in_one_line_each(tmp_path):
     coordinator's port taken; the first, alone, gives up at --connect-timeout."""
     out, port = tmp_path / "r.nc", _free_port()
     argv = [*SWEEP, "--lr", "1e-2", "--out", str(out), "--process-id", "0",
-            "--coordinator", f"127.0.0.1:{port}", "--connect-timeout", "20"]  # fmt: skip
+            "--coordinator", f"127.0.0.1:{port}", "--connect-timeout", "10"]  # fmt: skip
     first = _start(argv)
     try:
         deadline = time.monotonic() + HANG_GUARD_S
@@ -96,7 +96,9 @@ def test_two_processes_with_one_process_id_end_in_one_line_each(tmp_path):
         first.wait()
         raise
     (code2, out2, err2), (code1, out1, err1) = _finish([second, first])
-    assert code2 == 2 and out2 == "" and err2.count("\n") == 1 and "port is taken" in err2
+    # the port is taken, or (the first already gone on a very slow machine) no peer came
+    assert code2 == 2 and out2 == "" and err2.count("\n") == 1, err2
+    assert "port is taken" in err2 or "not every process connected" in err2
     assert code1 == 2 and out1 == ""
     line = [x for x in err1.splitlines() if x.startswith("lora-sweep:")]
     assert len(line) == 1 and "not every process connected" in line[0], err1
