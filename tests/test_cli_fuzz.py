@@ -191,3 +191,28 @@ def test_summary_reads_a_rank_sweeps_file(capsys):
     path = Path(__file__).resolve().parents[1] / "results" / "rank-linear.nc"
     assert main(["summary", str(path), "--json"]) == 0
     assert '"results"' not in capsys.readouterr().err
+
+
+def test_summary_refuses_a_file_with_a_descending_rate_grid(tmp_path, capsys):
+    """Written by old code from `--lr 1e-1:1e-3:3`: summary gave a ValueError traceback."""
+    import numpy as np
+
+    from toymodels.sweeps import _store
+    from toymodels.sweeps._config import SweepConfig
+    from toymodels.sweeps._run import empty_results
+
+    config = SweepConfig.equal_rates(
+        experiment="run", model="linear", inits=("A",), widths=(8, 16),
+        rates=(1e-3, 1e-2, 1e-1), seeds=(0,), train={"steps": 3, "rank": 1},
+    )  # fmt: skip
+    ds = empty_results(config, ("train_loss",))
+    for init, width in config.cells():
+        losses = {"train_loss": np.ones((3, 1, 4), np.float32)}
+        ds = _store.with_cell(ds, init, width, losses, np.full((3, 1), -1, np.int32))
+    ds = ds.assign_coords(eta_A=ds["eta_A"][::-1].values, eta_B=ds["eta_B"][::-1].values)
+    del ds.attrs["checksums"]  # as old code wrote it
+    path = tmp_path / "descending.nc"
+    _store.save_atomically(ds, path)
+    assert main(["summary", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "rate grid must increase" in err

@@ -553,6 +553,16 @@ def run(args) -> int:
                                 min_rank=args.min_rank, as_json=args.json)  # fmt: skip
         if experiment == "edge":
             return _report_edge(ds, args.path, args, _edge_settings(args))
+        from toymodels.sweeps._config import check_increasing
+        from toymodels.sweeps._refine import COARSE
+
+        # files written before lora-sweep sorted rate lists: refused, never a traceback (a
+        # two-stage grid's fine window follows its coarse grid: only the coarse grid is ordered)
+        eta_A, eta_B = ds["eta_A"].values, ds["eta_B"].values
+        if "stage" in ds.coords:
+            coarse = ds["stage"].values == COARSE
+            eta_A, eta_B = eta_A[..., coarse], eta_B[..., coarse]
+        check_increasing(eta_A, eta_B, f"{args.path}'s rate grid")
         preset_name = stored_config(ds).get("preset") or "paper"
         try:
             preset = _presets.get_preset(experiment, preset_name)

@@ -266,6 +266,27 @@ def validate(config: SweepConfig) -> None:
             raise UsageError(f"{name} has shape {array.shape}; expected {expected}")
     if np.shape(config.eta_A) != np.shape(config.eta_B):
         raise UsageError("eta_A and eta_B grids differ in shape")
+    check_increasing(config.eta_A, config.eta_B)
+
+
+def check_increasing(eta_A, eta_B, where: str = "the learning-rate grid") -> None:
+    """An equal-rate grid (η_A = η_B) must increase along ``lr``: the optimum is interpolated
+    between neighbouring rates (2-D grids and one-rate cells have no order to keep).
+
+    >>> check_increasing((1e-1, 1e-3), (1e-1, 1e-3))
+    Traceback (most recent call last):
+    ...
+    toymodels.core._errors.UsageError: the learning-rate grid must increase (0.1, then 0.001)
+    """
+    a, b = np.asarray(eta_A, dtype=np.float64), np.asarray(eta_B, dtype=np.float64)
+    if a.shape != b.shape or not np.array_equal(a, b, equal_nan=True) or a.shape[-1] < 2:
+        return
+    steps = np.diff(a, axis=-1)
+    bad = np.argwhere(steps <= 0)
+    if bad.size:
+        index = tuple(bad[0])
+        after = (*index[:-1], index[-1] + 1)
+        raise UsageError(f"{where} must increase ({a[index]:g}, then {a[after]:g})")
 
 
 # --- From a preset and overrides ------------------------------------------------------------------
