@@ -16,34 +16,62 @@ if _os.path.basename(_sys.argv[0]) == "lora-sweep":
 
     _signals.install()
 
-from toymodels.core import (
-    INIT_LABELS,
-    MODELS,
-    Dataset,
-    LayerFeatures,
-    LinearParams,
-    Lora,
-    PowerLawFit,
-    Student,
-    TrainConfig,
-    TrainResult,
-    UsageError,
-    canonical_init,
-    fit_power_law,
-    linear,
-    linear_data,
-    lora_layer,
-    lora_mlp,
-    lora_optimizer,
-    lora_plus_rates,
-    scale_by_lora_rates,
-    sine_data,
-    teacher_student,
-    teacher_student_data,
-    train_grid,
-)
-from toymodels.gamma import CoordCheckReport, GammaCheck, coordcheck
-from toymodels.sweeps import SweepConfig, load_results, optimal_rates, run_sweep
+import importlib
+
+#: Each public name and the module that defines it, imported on first use (PEP 562): importing
+#: the package costs nothing, so `lora-sweep --help` and argument errors never wait for JAX.
+_EXPORTS = {
+    "INIT_LABELS": "toymodels.core",
+    "MODELS": "toymodels.core",
+    "Dataset": "toymodels.core",
+    "LayerFeatures": "toymodels.core",
+    "LinearParams": "toymodels.core",
+    "Lora": "toymodels.core",
+    "PowerLawFit": "toymodels.core",
+    "Student": "toymodels.core",
+    "TrainConfig": "toymodels.core",
+    "TrainResult": "toymodels.core",
+    "UsageError": "toymodels.core",
+    "canonical_init": "toymodels.core",
+    "fit_power_law": "toymodels.core",
+    "linear": "toymodels.core",
+    "linear_data": "toymodels.core",
+    "lora_layer": "toymodels.core",
+    "lora_mlp": "toymodels.core",
+    "lora_optimizer": "toymodels.core",
+    "lora_plus_rates": "toymodels.core",
+    "scale_by_lora_rates": "toymodels.core",
+    "sine_data": "toymodels.core",
+    "teacher_student": "toymodels.core",
+    "teacher_student_data": "toymodels.core",
+    "train_grid": "toymodels.core",
+    "CoordCheckReport": "toymodels.gamma",
+    "GammaCheck": "toymodels.gamma",
+    "coordcheck": "toymodels.gamma",
+    "SweepConfig": "toymodels.sweeps",
+    "load_results": "toymodels.sweeps",
+    "optimal_rates": "toymodels.sweeps",
+    "run_sweep": "toymodels.sweeps",
+}
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:  # a submodule (`import toymodels; toymodels.sweeps`), as eager imports gave
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as error:
+            if error.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
 
 __version__ = "0.1.0"
 

@@ -1,4 +1,4 @@
-"""Ctrl-C and SIGTERM without tracebacks: a stop flag, asked between compiled calls.
+"""Ctrl-C, SIGTERM and SIGHUP without tracebacks: a stop flag, asked between compiled calls.
 
 Python's default SIGINT handler raises KeyboardInterrupt wherever the main thread happens to be: in
 an import, inside a callback JAX runs during garbage collection (where it is swallowed and the
@@ -9,10 +9,17 @@ the main thread is doing:
 
 - inside a sweep (:func:`deferring`), the first signal sets :data:`STOP` and says so; the sweep
   asks ``STOP.is_set()`` between compiled calls, abandons the cell in progress and ends with exit
-  code 130;
+  code 130. A compiled call can last minutes (a first compilation, a huge grid), so if the sweep
+  has not stopped :data:`GRACE_S` seconds later the process ends at once, as below;
 - a second signal, or any signal outside a sweep (start-up, compilation of another command),
   prints one line and ends the process at once with ``os._exit(130)``: no Python code runs after
-  it, so there is nothing to raise or crash. Results files are safe: every save is an atomic rename.
+  it, so there is nothing to raise or crash. Results files are safe: every save is an atomic rename,
+  and :func:`saving` holds the exit back while a save and its bookkeeping are under way, so the
+  line printed (``message()``, which says what is saved) is true.
+
+SIGINT, SIGTERM and SIGHUP all end in exit code 130 (one code for "stopped by the user or the
+system"; docs/sweeps.md). The handlers are installed by ``toymodels/__init__.py`` as the first thing
+the ``lora-sweep`` entry point runs, before anything slow is imported.
 
 >>> with guarded():
 ...     STOP.is_set()
@@ -28,7 +35,11 @@ import threading
 
 #: Set by the first SIGINT/SIGTERM inside a sweep; the sweep stops at its next check.
 STOP = threading.Event()
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+#: Seconds a sweep has, after the first signal, to reach its next check before the process ends.
+GRACE_S = 3.0
+#: Held while a cell is saved and counted: an immediate exit waits for it (:func:`saving`).
+_SAVING = threading.Lock()
 _SENTINEL = 0  # no signal has number 0: the byte that tells the watcher to end
 _state = {
     "deferring": False,
@@ -61,9 +72,19 @@ def _watch(read_fd: int) -> None:
                     "lora-sweep: stopping: the cell in progress is abandoned at the next check "
                     "(Ctrl-C again to stop at once)"
                 )
+                timer = threading.Timer(GRACE_S, _end_now)
+                timer.daemon = True
+                _state["timer"] = timer
+                timer.start()
             else:
-                _say(_state["message"]())
-                os._exit(130)
+                _end_now()
+
+
+def _end_now() -> None:
+    """Print the message of the moment and end the process (after a save under way)."""
+    with _SAVING:  # never released: the process ends here
+        _say(_state["message"]())
+        os._exit(130)
 
 
 def _nothing(signum, frame) -> None:
@@ -112,15 +133,32 @@ def guarded(message=None):
 
 
 @contextlib.contextmanager
-def deferring(message):
-    """Inside :func:`guarded`: the first signal only sets :data:`STOP` (a second still ends the
-    process at once, printing ``message()``)."""
+def deferring(message, after=None):
+    """Inside :func:`guarded`: the first signal only sets :data:`STOP` (a second, or the end of
+    :data:`GRACE_S`, still ends the process at once, printing ``message()``). On leaving the block
+    the message becomes ``after`` (what is true once the sweep is over), else the one before."""
     before = dict(_state)
     _state.update(deferring=True, message=message)
     try:
         yield
     finally:
-        _state.update(deferring=False, message=before["message"])
+        with _SAVING:
+            timer = _state.pop("timer", None)
+            if timer is not None:
+                timer.cancel()
+            _state.update(deferring=False, message=after or before["message"])
+
+
+def set_message(message) -> None:
+    """``message()`` is the line printed if a signal ends the process from now on."""
+    _state["message"] = message
+
+
+@contextlib.contextmanager
+def saving():
+    """A save and its bookkeeping (the count the message reports): an immediate exit waits."""
+    with _SAVING:
+        yield
 
 
 def interrupted() -> bool:

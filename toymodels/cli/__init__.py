@@ -36,6 +36,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "toymodels.cli._gamma",  # coordcheck
     "toymodels.cli._rank",  # rank
     "toymodels.cli._figures",  # figures
+    "toymodels.cli._verify",  # verify
 )
 
 
@@ -56,7 +57,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
     parser = _Parser(
         prog=PROG,
         description="Width sweeps of the LoRA toy models (LoRA+ and Init[A]/Init[B] papers).",
+        epilog="example: lora-sweep figure2 --preset quick; lora-sweep COMMAND --help for more",
     )
+    from toymodels import __version__
+
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     owners: dict[str, object] = {}
     for name in SUBCOMMAND_MODULES:

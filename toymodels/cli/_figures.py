@@ -29,6 +29,7 @@ def add_parser(subparsers) -> None:
         "figures",
         help="draw the papers' figures (PNG + PDF) and check their claims from results files",
         description=__doc__.split("\n\n")[0],
+        epilog="example: lora-sweep figures --results results/ --claims",
     )
     parser.add_argument(
         "--results",
@@ -92,30 +93,45 @@ def resolve_stores(args: argparse.Namespace) -> dict[str, Path]:
     return paths
 
 
-def fresh_folder(now=None) -> Path:
-    """A folder name that does not exist yet: ``figures-YYYYMMDD-HHMMSS`` (``-2``, ... if taken).
+def fresh_folder(now=None, parent: Path = Path()) -> Path:
+    """A new, empty folder ``figures-YYYYMMDD-HHMMSS`` (``-2``, ... if taken), created here: two
+    commands started in the same second get two folders (``mkdir`` fails if the name is taken).
 
-    >>> import datetime
-    >>> fresh_folder(datetime.datetime(2026, 12, 1, 7, 30)).name
-    'figures-20261201-073000'
+    >>> import datetime, tempfile
+    >>> parent = Path(tempfile.mkdtemp())
+    >>> [fresh_folder(datetime.datetime(2026, 12, 1, 7, 30), parent).name for _ in range(2)]
+    ['figures-20261201-073000', 'figures-20261201-073000-2']
     """
     import datetime
 
     stem = f"figures-{(now or datetime.datetime.now()):%Y%m%d-%H%M%S}"
-    candidate, n = Path(stem), 1
-    while candidate.exists():
-        n += 1
-        candidate = Path(f"{stem}-{n}")
-    return candidate
+    for n in range(1, 10_000):
+        candidate = parent / (stem if n == 1 else f"{stem}-{n}")
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as error:
+            reason = error.strerror
+            raise UsageError(f"cannot create the figures folder {candidate}: {reason}") from None
+        return candidate
+    raise UsageError(f"cannot find a free folder name {stem}-N in {parent.resolve()}")
 
 
 def run(args: argparse.Namespace) -> int:
     # Imported here, not at the top: matplotlib and xarray would slow `lora-sweep --help`.
-    from toymodels import load_results
+    from toymodels import _signals, load_results
     from toymodels.reproduce import check_claims, claims_table, make_figures
 
     stores = {name: load_results(path) for name, path in resolve_stores(args).items()}
-    written = make_figures(stores, args.out or fresh_folder(), phase=args.phase)
+    folder = args.out or fresh_folder()
+    _signals.set_message(
+        lambda: (
+            f"lora-sweep: interrupted; the figures in {folder} may be incomplete "
+            "(no results file was changed)"
+        )
+    )
+    written = make_figures(stores, folder, phase=args.phase)
     checks = check_claims(**stores) if args.claims or args.json else ()
     if args.json:
         json.dump(

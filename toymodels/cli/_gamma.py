@@ -28,13 +28,19 @@ def add_parser(subparsers) -> None:
             "trained with Adam (theory model adam), linear with gradient descent (gd-linear). "
             "See docs/empirical-gamma.md."
         ),
+        epilog="example: lora-sweep coordcheck --model linear --inits A --eta-exponent -1/2",
     )
     # Exponents are written -1/2 or -inf, which argparse would take for options (it only knows
     # -1 and -0.5 as negative numbers): `--eta-exponent -1/2` must work without an `=`.
     parser._negative_number_matcher = re.compile(r"^-(\d|\.\d|inf$)")
     parser.add_argument("--model", required=True, choices=_MODELS, help="toy model")
     parser.add_argument(
-        "--init", required=True, help="A or B (aliases Init[A], Init[1], Init[B], Init[2])"
+        "--inits",
+        "--init",  # the older spelling, kept: one spelling per concept across the CLIs is --inits
+        dest="init",
+        required=True,
+        metavar="INIT",
+        help="A or B, one init (aliases Init[A], Init[1], Init[B], Init[2]; --init also works)",
     )
     rates = parser.add_mutually_exclusive_group()
     rates.add_argument(

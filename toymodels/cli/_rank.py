@@ -16,6 +16,8 @@ from pathlib import Path
 
 from toymodels.cli._sweeps import _flag, parse_inits, parse_seeds, parse_widths
 
+#: The loss of a rank sweep's run is the mean of its last steps, this many.
+DEFAULT_WINDOW = 5
 #: Kept literal here (not imported from the implementation) so `lora-sweep --help` stays fast.
 _MODELS = ("teacher-student", "linear")
 
@@ -45,6 +47,7 @@ def add_parser(subparsers) -> None:
         description="Train every multiplier s × rank r × init over one equal-rate grid × seeds "
         "at a fixed width (and along r = n^κ), then fit η_edge(r) and η*(r) ∝ r^b with a "
         "bootstrap over seeds and compare with the calculator (docs/sweeps.md, 'Rank sweeps').",
+        epilog="example: lora-sweep rank --model linear --preset quick",
     )
     parser.add_argument("--model", default="teacher-student", choices=_MODELS,
                         help="teacher-student (Adam) or linear (gradient descent)")  # fmt: skip
@@ -60,7 +63,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--steps", type=int, help="updates per run (default: the preset's)")
     parser.add_argument("--level", type=float, default=None,
                         help="the level C of the peak feature size (default 4)")  # fmt: skip
-    parser.add_argument("--window", type=int, default=5,
+    parser.add_argument("--window", type=int, default=DEFAULT_WINDOW,
                         help="the loss is the mean of the last W steps (default 5)")  # fmt: skip
     parser.add_argument("--min-rank", type=int, default=1,
                         help="fit the fixed-width lines over ranks >= R only")  # fmt: skip
@@ -69,7 +72,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a results file of another configuration")  # fmt: skip
     parser.add_argument("--summary-only", action="store_true",
-                        help="summarize the results file without training")  # fmt: skip
+                        help="summarize the results file without training (as "
+                        "`lora-sweep summary FILE` does)")  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
@@ -81,11 +85,13 @@ def default_out(model: str, preset: str) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from toymodels.core import UsageError
-    from toymodels.sweeps import _edge, _rank, _rank_analysis, _store
+    from toymodels.sweeps import _edge, _rank, _store
 
     level = _edge.check_level(args.level) if args.level is not None else _edge.DEFAULT_LEVEL
     if args.window < 1:
         raise UsageError(f"--window must be an integer >= 1, got {args.window}")
+    if args.min_rank < 1:
+        raise UsageError(f"--min-rank must be an integer >= 1, got {args.min_rank}")
     if args.steps is not None and args.steps < 1:
         raise UsageError(f"--steps must be an integer >= 1, got {args.steps}")
     out = args.out or default_out(args.model, args.preset)
@@ -98,30 +104,44 @@ def run(args: argparse.Namespace) -> int:
         )  # fmt: skip
         if args.window > config.steps:
             raise UsageError(f"--window {args.window} exceeds the run's {config.steps} steps")
+        from toymodels.sweeps import _paths
+
+        _paths.check_results_path(out)  # a device, FIFO, folder or symlink loop: refused here
         from toymodels import _signals
         from toymodels.cli._sweeps import stopped_at_once_message, stopped_message
         from toymodels.sweeps._run import SweepStopped
 
-        finished_here = []
+        finished_here, over, total = [], [], len(config.cells())
+
+        def at_once() -> str:  # the line of a signal that ends the process now: what is saved
+            if over:
+                return stopped_message(out, total, total)
+            return stopped_at_once_message(out, len(finished_here))
+
         try:
-            with _signals.deferring(lambda: stopped_at_once_message(out, len(finished_here))):
+            with _signals.deferring(at_once, after=at_once):
                 ds = _rank.run_rank_sweep(
                     config, out, overwrite=args.overwrite, quiet=args.quiet or args.json,
                     should_stop=_signals.STOP.is_set, on_cell=finished_here.append,
+                    saving=_signals.saving,
                 )  # fmt: skip
+                over.append(True)
         except SweepStopped as stop:
             print(stopped_message(out, stop.saved, stop.total), file=sys.stderr)
             return 130
         if _signals.interrupted():  # the signal came after the last cell was saved
-            total = len(config.cells())
             print(stopped_message(out, total, total), file=sys.stderr)
             return 130
-    if args.min_rank < 1:
-        raise UsageError(f"--min-rank must be an integer >= 1, got {args.min_rank}")
-    summary = _rank_analysis.summarize_rank(
-        ds, level=level, window=args.window, min_rank=args.min_rank
-    )
-    if args.json:
+    return report(ds, out, level=level, window=args.window, min_rank=args.min_rank,
+                  as_json=args.json)  # fmt: skip
+
+
+def report(ds, out, *, level: float, window: int, min_rank: int, as_json: bool) -> int:
+    """Print the summary of the rank sweep ``ds`` (also `lora-sweep summary FILE` of one)."""
+    from toymodels.sweeps import _rank_analysis
+
+    summary = _rank_analysis.summarize_rank(ds, level=level, window=window, min_rank=min_rank)
+    if as_json:
         json.dump(summary, sys.stdout)
         sys.stdout.write("\n")
     else:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from toymodels.core import UsageError, canonical_init
-from toymodels.sweeps import _presets
+from toymodels.sweeps import _paths, _presets
 from toymodels.sweeps._presets_doc import default_results_path
 
 METRICS = ("train_loss", "test_loss")
@@ -23,13 +23,23 @@ METRICS = ("train_loss", "test_loss")
 # --- Parsing grids --------------------------------------------------------------------------------
 
 
+#: The largest integer a grid flag parses (the configuration's own checks name the real limits,
+#: int32 for widths and seeds): no arithmetic on a number with 30000 digits.
+INT_LIMIT = 2**63 - 1
+#: The most rates one LOW:HIGH:COUNT range may hold (the memory estimate judges the whole grid).
+MAX_RATES = 100_000
+
+
 def _int_or_power(text: str, what: str) -> int:
     text = text.strip()
-    match = re.fullmatch(r"2\^(\d+)", text)
+    match = re.fullmatch(r"2\^(\d{1,6})", text)
     try:
-        return 2 ** int(match.group(1)) if match else int(text)
+        value = 2 ** int(match.group(1)) if match else int(text)
     except ValueError:
         raise UsageError(f"{what} must be integers or powers like 2^7, got {text!r}") from None
+    if abs(value) > INT_LIMIT:
+        raise UsageError(f"{what}: {text} is too large (at most 2^63 - 1)")
+    return value
 
 
 def parse_widths(text: str) -> tuple[int, ...]:
@@ -72,8 +82,15 @@ def parse_rates(text: str, what: str = "learning rates") -> tuple[float, ...]:
         count = _int_or_power(parts[2], f"the count of {what}")
         if count < 1:
             raise UsageError(f"{what}: the grid {text!r} is empty")
+        if count > MAX_RATES:
+            raise UsageError(f"{what}: {count} rates in {text!r}; at most {MAX_RATES} per range")
         if not (low > 0 and high > 0 and math.isfinite(low) and math.isfinite(high)):
             raise UsageError(f"{what} must be positive and finite, got {text!r}")
+        if low > high:
+            raise UsageError(
+                f"{what}: a range runs from low to high, got {text!r} "
+                f"(write {parts[1].strip()}:{parts[0].strip()}:{parts[2].strip()})"
+            )
         return _presets.log_grid(low, high, count)
     if len(parts) != 1:
         raise UsageError(f"{what}: expected a list like 1e-3,1e-2 or LOW:HIGH:COUNT, got {text!r}")
@@ -139,13 +156,20 @@ def _common(parser: argparse.ArgumentParser) -> None:
     _analysis_flags(parser)
 
 
+def _custom(parser: argparse.ArgumentParser) -> bool:
+    """Whether ``parser`` is `run`'s (a custom sweep: no preset, its own defaults)."""
+    return parser.prog.split()[-1] == "run"
+
+
 def _output_flags(parser: argparse.ArgumentParser) -> None:
     out = parser.add_argument_group("output")
+    command = parser.prog.split()[-1]
+    default = "results/run-custom.nc" if _custom(parser) else f"results/{command}-PRESET.nc"
     out.add_argument(
         "--out",
         type=Path,
-        help="results file (netCDF) "
-        "(default: results/EXPERIMENT-PRESET.nc; run: results/run-custom.nc)",
+        metavar="FILE",
+        help=f"results file (netCDF) (default: {default})",
     )
     out.add_argument(
         "--overwrite",
@@ -180,6 +204,13 @@ def _distributed_flags(parser: argparse.ArgumentParser) -> None:
         metavar="I",
         help="this process, 0..P-1 (default: the launcher's, else 0)",
     )
+    group.add_argument(
+        "--connect-timeout",
+        type=float,
+        metavar="S",
+        help="seconds every process has to connect and agree on the sweep before all stop with "
+        "exit code 2 (default: 180)",
+    )
 
 
 def _analysis_flags(parser: argparse.ArgumentParser) -> None:
@@ -198,34 +229,50 @@ def _analysis_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _grid_flags(parser: argparse.ArgumentParser, *, lr_help: str) -> None:
-    group = parser.add_argument_group("sweep (overrides the preset)")
+    custom = _custom(parser)
+    group = parser.add_argument_group("sweep" if custom else "sweep (overrides the preset)")
+
+    def default(preset: str, run: str) -> str:
+        return f"(default: {run if custom else preset})"
+
     group.add_argument(
         "--widths",
         type=_flag(parse_widths),
-        help="e.g. 2^7:2^13 (powers of two between) or 128,1024 (default: the preset's)",
+        metavar="N,N",
+        help="e.g. 2^7:2^13 (powers of two between) or 128,1024 "
+        + ("(required: no default)" if custom else "(default: the preset's)"),
     )
     group.add_argument(
         "--inits",
         type=_flag(parse_inits),
-        help="e.g. A,B (aliases Init[A], 1, ...) (default: the preset's; run: A,B)",
+        metavar="I,I",
+        help="e.g. A,B (aliases Init[A], 1, ...) " + default("the preset's", "A,B"),
     )
-    group.add_argument("--lr", help=lr_help + " (2^-8 spelling too; default: the preset's)")
+    group.add_argument(
+        "--lr", metavar="RATES", help=f"{lr_help} (2^-8 spelling too; " + default(
+            "the preset's", "required unless --eta-A/--eta-B")[1:]
+    )  # fmt: skip
     group.add_argument(
         "--seeds",
         type=_flag(parse_seeds),
-        help="e.g. 0,1 or 0:3 (0 to 3) (default: the preset's; run: 0)",
+        metavar="S,S",
+        help="e.g. 0,1 or 0:3 (0 to 3) " + default("the preset's", "0"),
     )
     group.add_argument(
-        "--steps", type=int, help="optimizer updates T (default: the preset's; run: 100)"
+        "--steps",
+        type=int,
+        metavar="T",
+        help="optimizer updates T " + default("the preset's", "100"),
     )
 
 
 def _scaling_flag(parser: argparse.ArgumentParser) -> None:
+    default = "0" if _custom(parser) else "the preset's"
     parser.add_argument(
         "--lr-scaling",
         metavar="S",
         help="scale the --lr grid with width: η(n) = η(n₀)·(n/n₀)^S, n₀ the narrowest width "
-        "(e.g. -3/4; 0 for one grid at every width) (default: the preset's; run: 0)",
+        f"(e.g. -3/4; 0 for one grid at every width) (default: {default})",
     )
 
 
@@ -239,7 +286,7 @@ def parse_scaling(text: str) -> float:
 
     try:
         value = float(Fraction(text.strip()))
-    except (ValueError, ZeroDivisionError):
+    except (ValueError, ZeroDivisionError, OverflowError):
         raise UsageError(f"--lr-scaling must be a number such as -3/4, got {text!r}") from None
     if not math.isfinite(value):
         raise UsageError(f"--lr-scaling must be finite, got {text!r}")
@@ -252,6 +299,8 @@ def add_parser(subparsers) -> None:
         "run",
         help="a custom width sweep",
         description="Train a model over widths × inits × learning rates × seeds.",
+        epilog="example: lora-sweep run --widths 2^5:2^8 --lr 1e-3:1e-1:5 --seeds 0,1 --steps 50 "
+        "--out results/my-sweep.nc",
     )
     run_.add_argument(
         "--model",
@@ -275,7 +324,8 @@ def add_parser(subparsers) -> None:
         default=None,
         metavar="S",
         help="s in the LoRA multiplier α·r^(−s), a rational: 1/2 (rsLoRA), 1 (α/r) "
-        "(default: 0, no multiplier)",
+        "(default: 0, no multiplier; unlike lora-gamma, whose default is the model's α/r: kept, "
+        "so that results already written keep their meaning)",
     )
     run_.add_argument(
         "--alpha", type=float, default=None, help="α in the LoRA multiplier α·r^(−s) (default: 1)"
@@ -299,7 +349,12 @@ def add_parser(subparsers) -> None:
         ("figure3", "|Z_A|, |Z_B| and train loss at the optimal rates (Init paper Fig. 3)"),
         ("heatmap", "train/test loss over an (η_A, η_B) grid of the LoRA+ toy MLP (LoRA+ Fig. 2)"),
     ):
-        parser = subparsers.add_parser(name, help=what, description=what)
+        parser = subparsers.add_parser(
+            name,
+            help=what,
+            description=what,
+            epilog=f"example: lora-sweep {name} --preset quick",
+        )
         parser.add_argument(
             "--preset", default="paper", help="paper or quick (default: %(default)s)"
         )
@@ -330,6 +385,7 @@ def add_parser(subparsers) -> None:
         description="Per init, width and seed, the rate η_edge at which the peak feature size "
         "max_(t=1..T) RMS(Z_B) first reaches the level C (equal rates η_A = η_B, a fine grid "
         "log-log interpolated); η_edge(n) ∝ n^k fitted with a bootstrap over seeds.",
+        epilog="example: lora-sweep edge --preset quick",
     )
     edge.add_argument("--preset", default="paper", help="paper (default) or quick")
     _grid_flags(edge, lr_help="equal rates, unscaled: 2^-17..1 as 7.6e-6:1:69 (the default)")
@@ -337,14 +393,26 @@ def add_parser(subparsers) -> None:
     _output_flags(edge)
 
     summary = subparsers.add_parser(
-        "summary", help="summarize a results file", description="Summarize a results file."
+        "summary",
+        help="summarize a results file",
+        description="Summarize a results file.",
+        epilog="example: lora-sweep summary results/figure2.nc --metric test_loss",
     )
-    summary.add_argument("path", type=Path, help="a results file written by lora-sweep")
+    summary.add_argument(
+        "path", type=Path, metavar="FILE", help="a results file written by lora-sweep"
+    )
     summary.add_argument(
         "--json", action="store_true", help="print one JSON object (default: a table)"
     )
     _analysis_flags(summary)
     _edge_flags(summary)
+    summary.add_argument(
+        "--min-rank",
+        type=int,
+        default=1,
+        metavar="R",
+        help="a rank sweep's file: fit the fixed-width lines over ranks >= R only (default: 1)",
+    )
 
 
 def _edge_flags(parser: argparse.ArgumentParser) -> None:
@@ -387,7 +455,10 @@ def parse_cell_rates(spec: str) -> float | dict[tuple[str, int], float]:
     for item in spec.split(","):
         key, _, value = item.partition("=")
         init, _, width = key.partition("@")
-        rates[canonical_init(init), _int_or_power(width, "widths")] = _float(value, "--lr")
+        cell = canonical_init(init), _int_or_power(width, "widths")
+        if cell in rates:
+            raise UsageError(f"--lr: the cell {key.strip()} is given twice")
+        rates[cell] = _float(value, "--lr")
     return rates
 
 
@@ -450,9 +521,15 @@ def _edge_settings(args) -> dict:
     return {"level": level, "horizon": args.horizon}
 
 
+def _check_horizon(horizon: int | None, steps: int) -> None:
+    if horizon is not None and horizon > steps:
+        raise UsageError(f"--horizon {horizon} exceeds the run's {steps} steps")
+
+
 def _report_edge(ds, path, args, settings) -> int:
     from toymodels.sweeps import _edge
 
+    _check_horizon(settings["horizon"], ds.sizes["step"] - 1)
     summary = _edge.summarize_edge(ds, **settings)
     summary["results"] = str(path)
     print(json.dumps(summary) if args.json else _edge.render_edge(summary))
@@ -465,8 +542,27 @@ def run(args) -> int:
 
         ds = load_results(args.path)
         experiment = stored_config(ds).get("experiment", "run")
+        if experiment == "rank":  # `lora-sweep rank --summary-only`'s summary, its defaults
+            from toymodels.cli import _rank
+
+            settings = _edge_settings(args)
+            window = args.window if args.window is not None else _rank.DEFAULT_WINDOW
+            _positive_int(window, "--window")
+            _positive_int(args.min_rank, "--min-rank")
+            return _rank.report(ds, args.path, level=settings["level"], window=window,
+                                min_rank=args.min_rank, as_json=args.json)  # fmt: skip
         if experiment == "edge":
             return _report_edge(ds, args.path, args, _edge_settings(args))
+        from toymodels.sweeps._config import check_increasing
+        from toymodels.sweeps._refine import COARSE
+
+        # files written before lora-sweep sorted rate lists: refused, never a traceback (a
+        # two-stage grid's fine window follows its coarse grid: only the coarse grid is ordered)
+        eta_A, eta_B = ds["eta_A"].values, ds["eta_B"].values
+        if "stage" in ds.coords:
+            coarse = ds["stage"].values == COARSE
+            eta_A, eta_B = eta_A[..., coarse], eta_B[..., coarse]
+        check_increasing(eta_A, eta_B, f"{args.path}'s rate grid")
         preset_name = stored_config(ds).get("preset") or "paper"
         try:
             preset = _presets.get_preset(experiment, preset_name)
@@ -478,17 +574,22 @@ def run(args) -> int:
         settings = _analysis_settings(args, preset, ds.sizes["step"] - 1)
         return _report(ds, args.path, args, settings)
 
+    # Every check before JAX starts, anything trains or anything is written.
     if args.command == "edge":
         from toymodels.sweeps import _edge
 
-        # Every check before anything trains or is written.
         settings = _edge_settings(args)
         config, preset = build_config(args)
         _edge.check_edge_sweep(config)
+        _check_horizon(settings["horizon"], config.steps)
     else:
         config, preset = build_config(args)
         settings = _analysis_settings(args, preset, config.steps)
     out = args.out or default_results_path(config.experiment, config.preset)
+    _paths.check_results_path(out)  # a device, FIFO, folder or symlink loop: refused before work
+    from toymodels.sweeps import _run
+
+    _run.check_memory(config)  # a lower bound; the exact check follows once JAX is up
     from toymodels import _signals
     from toymodels.sweeps import _distributed, run_sweep
     from toymodels.sweeps._run import SweepStopped
@@ -496,11 +597,22 @@ def run(args) -> int:
     launch = _distributed.Launch(args.coordinator, args.num_processes, args.process_id)
     distributed = _distributed.requested(launch)
     if distributed:
-        _distributed.initialize(launch)
+        timeout = args.connect_timeout or _distributed.CONNECT_TIMEOUT_S
+        _distributed.check_launch(launch)
+        _distributed.initialize(launch, timeout)
+        # Before any collective: processes given different sweeps would mix their runs in one file
+        _distributed.agree(_agreement_fields(config, out, launch, args), timeout)
     finished_here = []
+    total = len(config.cells())
+    over = []  # [True] once the sweep returned: every cell is saved
+
+    def at_once() -> str:  # the line of a signal that ends the process now: what is saved
+        if over:
+            return stopped_message(out, total, total)
+        return stopped_at_once_message(out, len(finished_here))
 
     try:
-        with _signals.deferring(lambda: stopped_at_once_message(out, len(finished_here))):
+        with _signals.deferring(at_once, after=at_once):
             ds = run_sweep(
                 config,
                 out,
@@ -508,7 +620,9 @@ def run(args) -> int:
                 quiet=args.quiet,
                 should_stop=_signals.STOP.is_set,
                 on_cell=lambda init, width: finished_here.append((init, width)),
+                saving=_signals.saving,
             )
+            over.append(True)
     except SweepStopped as stop:
         message = stopped_message(out, stop.saved, stop.total)
         if distributed:  # at once: the other processes must not wait for this one
@@ -529,7 +643,7 @@ def run(args) -> int:
             f"rerun the same command to resume from the cells saved in {out}",
         )
     if _signals.interrupted():
-        print(stopped_message(out, len(config.cells()), len(config.cells())), file=sys.stderr)
+        print(stopped_message(out, total, total), file=sys.stderr)
         return 130
     if ds is None:  # a process other than 0 of a multi-process sweep
         index, count = _distributed.process()
@@ -539,6 +653,29 @@ def run(args) -> int:
     if args.command == "edge":
         return _report_edge(ds, out, args, settings)
     return _report(ds, out, args, settings)
+
+
+def _agreement_fields(config, out, launch, args) -> dict:
+    """What every process of a multi-process sweep must be given alike, by the flag that sets it."""
+    import os
+
+    from toymodels.sweeps import _distributed
+
+    stored = config.to_json()
+    train = dict(stored.pop("train"))
+    return {
+        "command or --preset": [stored.pop("experiment"), stored.pop("preset")],
+        "--model": stored.pop("model"),
+        "--inits": stored.pop("inits"),
+        "--widths": stored.pop("widths"),
+        "--seeds": stored.pop("seeds"),
+        "--steps": train.pop("steps"),
+        "learning-rate grid (--lr, --eta-A, --eta-B, --lr-scaling)": stored,
+        "training options (--rank, --multiplier, --alpha, --optimizer, ...)": train,
+        "--num-processes": launch.num_processes or _distributed.process()[1],
+        "--out": os.path.realpath(out),
+        "--overwrite": bool(args.overwrite),
+    }
 
 
 def stopped_at_once_message(out, finished_here: int) -> str:

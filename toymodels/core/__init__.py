@@ -3,41 +3,69 @@
 Imports ``theory`` and nothing of ``toymodels`` outside ``core`` (docs/architecture.md).
 """
 
-from toymodels.core._bootstrap import (
-    Crossing,
-    ExponentBootstrap,
-    Optimum,
-    bootstrap_exponent,
-    bootstrap_exponent_difference,
-    crossing_rate,
-    geometric_means,
-    interpolated_optimum,
-    null_pass_rate,
-)
-from toymodels.core._data import Dataset, linear_data, sine_data, teacher_student_data
-from toymodels.core._errors import UsageError
-from toymodels.core._fit import PowerLawFit, fit_power_law
-from toymodels.core._models import (
-    LayerFeatures,
-    LinearParams,
-    Lora,
-    Student,
-    linear,
-    lora_layer,
-    lora_mlp,
-    teacher_student,
-)
-from toymodels.core._optim import lora_optimizer, lora_plus_rates, scale_by_lora_rates
-from toymodels.core._train import TrainConfig, TrainResult, multiplier_exponent, train_grid
-from toymodels.core._vocab import (
-    INIT_LABELS,
-    INITS,
-    MODELS,
-    ToyModel,
-    canonical_init,
-    canonical_model,
-    theory_model_of,
-)
+import importlib
+
+#: Each public name and the module that defines it, imported on first use (PEP 562): importing
+#: the package costs nothing, so `lora-sweep --help` and argument errors never wait for JAX.
+_EXPORTS = {
+    "Crossing": "toymodels.core._bootstrap",
+    "ExponentBootstrap": "toymodels.core._bootstrap",
+    "Optimum": "toymodels.core._bootstrap",
+    "bootstrap_exponent": "toymodels.core._bootstrap",
+    "bootstrap_exponent_difference": "toymodels.core._bootstrap",
+    "crossing_rate": "toymodels.core._bootstrap",
+    "geometric_means": "toymodels.core._bootstrap",
+    "interpolated_optimum": "toymodels.core._bootstrap",
+    "null_pass_rate": "toymodels.core._bootstrap",
+    "Dataset": "toymodels.core._data",
+    "linear_data": "toymodels.core._data",
+    "sine_data": "toymodels.core._data",
+    "teacher_student_data": "toymodels.core._data",
+    "UsageError": "toymodels.core._errors",
+    "PowerLawFit": "toymodels.core._fit",
+    "fit_power_law": "toymodels.core._fit",
+    "LayerFeatures": "toymodels.core._models",
+    "LinearParams": "toymodels.core._models",
+    "Lora": "toymodels.core._models",
+    "Student": "toymodels.core._models",
+    "linear": "toymodels.core._models",
+    "lora_layer": "toymodels.core._models",
+    "lora_mlp": "toymodels.core._models",
+    "teacher_student": "toymodels.core._models",
+    "lora_optimizer": "toymodels.core._optim",
+    "lora_plus_rates": "toymodels.core._optim",
+    "scale_by_lora_rates": "toymodels.core._optim",
+    "TrainConfig": "toymodels.core._train",
+    "TrainResult": "toymodels.core._train",
+    "multiplier_exponent": "toymodels.core._vocab",
+    "train_grid": "toymodels.core._train",
+    "INIT_LABELS": "toymodels.core._vocab",
+    "INITS": "toymodels.core._vocab",
+    "MODELS": "toymodels.core._vocab",
+    "ToyModel": "toymodels.core._vocab",
+    "canonical_init": "toymodels.core._vocab",
+    "canonical_model": "toymodels.core._vocab",
+    "theory_model_of": "toymodels.core._vocab",
+}
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:  # a submodule (`import toymodels; toymodels.sweeps`), as eager imports gave
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as error:
+            if error.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
 
 __all__ = [
     "INITS",

@@ -29,12 +29,16 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-import theory
 from toymodels.core import _data, _models
 from toymodels.core._errors import UsageError
 from toymodels.core._instrument import layer_metrics, linear_metrics
 from toymodels.core._optim import OPTIMIZERS, lora_optimizer
-from toymodels.core._vocab import MODELS, canonical_init, canonical_model
+from toymodels.core._vocab import (
+    MODELS,
+    canonical_init,
+    canonical_model,
+    multiplier_exponent,  # re-exported: TrainConfig checks it
+)
 from toymodels.core.kernels import _fastpath
 
 LAYER_METRICS = (
@@ -60,27 +64,6 @@ def _is_int(value) -> bool:
 
 def _is_number(value) -> bool:
     return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
-
-
-def multiplier_exponent(value) -> Fraction:
-    """The multiplier exponent s of α·r^(−s), exact; :class:`UsageError` for anything that is not a
-    finite rational.
-
-    >>> multiplier_exponent("1/2"), multiplier_exponent(0.5), multiplier_exponent(Fraction(1))
-    (Fraction(1, 2), Fraction(1, 2), Fraction(1, 1))
-    """
-    if _is_number(value) and math.isfinite(value):
-        value = str(value)  # 0.5 → "0.5": the rational it is written as, not its binary expansion
-    if isinstance(value, Fraction | str):
-        try:
-            exponent = theory.parse_exponent(value)
-        except theory.ExponentError:
-            exponent = None
-        if isinstance(exponent, Fraction):
-            return exponent
-    raise UsageError(
-        f"multiplier exponent s (α·r^(−s)) must be a rational such as 0, 1/2 or 1, got {value!r}"
-    )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -25,7 +25,10 @@ plus ``AB``.
 from __future__ import annotations
 
 import functools
+import math
+import numbers
 from collections.abc import Mapping
+from fractions import Fraction
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -116,3 +119,25 @@ def canonical_model(model: object) -> str:
     if model not in MODELS:
         raise UsageError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
     return str(model)
+
+
+def multiplier_exponent(value) -> Fraction:
+    """The multiplier exponent s of α·r^(−s), exact; :class:`UsageError` for anything that is not a
+    finite rational.
+
+    >>> multiplier_exponent("1/2"), multiplier_exponent(0.5), multiplier_exponent(Fraction(1))
+    (Fraction(1, 2), Fraction(1, 2), Fraction(1, 1))
+    """
+    number = isinstance(value, numbers.Real) and not isinstance(value, bool | Fraction)
+    if number and math.isfinite(value):
+        value = str(value)  # 0.5 → "0.5": the rational it is written as, not its binary expansion
+    if isinstance(value, Fraction | str):
+        try:
+            exponent = theory.parse_exponent(value)
+        except theory.ExponentError:
+            exponent = None
+        if isinstance(exponent, Fraction):
+            return exponent
+    raise UsageError(
+        f"multiplier exponent s (α·r^(−s)) must be a rational such as 0, 1/2 or 1, got {value!r}"
+    )

@@ -2,12 +2,47 @@
 summaries and analysis (ONE ``optimal_rates``). Imports ``core`` (docs/architecture.md).
 """
 
-from toymodels.sweeps._analysis import fit_rate_exponent, loss_at, mean_loss, optimal_rates
-from toymodels.sweeps._config import SweepConfig, sweep_config
-from toymodels.sweeps._presets import PRESETS, Preset, get_preset
-from toymodels.sweeps._run import run_sweep
-from toymodels.sweeps._store import NOT_DIVERGED, NOT_RUN, load_results, stored_config
-from toymodels.sweeps._summary import render, summarize
+import importlib
+
+#: Each public name and the module that defines it, imported on first use (PEP 562): importing
+#: the package costs nothing, so `lora-sweep --help` and argument errors never wait for JAX.
+_EXPORTS = {
+    "fit_rate_exponent": "toymodels.sweeps._analysis",
+    "loss_at": "toymodels.sweeps._analysis",
+    "mean_loss": "toymodels.sweeps._analysis",
+    "optimal_rates": "toymodels.sweeps._analysis",
+    "SweepConfig": "toymodels.sweeps._config",
+    "sweep_config": "toymodels.sweeps._config",
+    "PRESETS": "toymodels.sweeps._presets",
+    "Preset": "toymodels.sweeps._presets",
+    "get_preset": "toymodels.sweeps._presets",
+    "run_sweep": "toymodels.sweeps._run",
+    "NOT_DIVERGED": "toymodels.sweeps._store",
+    "NOT_RUN": "toymodels.sweeps._store",
+    "load_results": "toymodels.sweeps._store",
+    "stored_config": "toymodels.sweeps._store",
+    "render": "toymodels.sweeps._summary",
+    "summarize": "toymodels.sweeps._summary",
+}
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:  # a submodule (`import toymodels; toymodels.sweeps`), as eager imports gave
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as error:
+            if error.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
 
 __all__ = [
     "NOT_DIVERGED",

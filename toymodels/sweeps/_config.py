@@ -220,6 +220,8 @@ def validate(config: SweepConfig) -> None:
     for width in config.widths:
         if isinstance(width, bool) or not isinstance(width, int | np.integer) or width <= 0:
             raise UsageError(f"width must be a positive integer, got {width!r}")
+        if width >= SEED_LIMIT:  # stored as int32
+            raise UsageError(f"width {width} is too large: widths lie in 1..{SEED_LIMIT - 1}")
     rank = config.train.get("rank")
     if rank is not None and (not isinstance(rank, int) or rank <= 0):
         raise UsageError(f"rank must be a positive integer, got {rank!r}")
@@ -264,6 +266,27 @@ def validate(config: SweepConfig) -> None:
             raise UsageError(f"{name} has shape {array.shape}; expected {expected}")
     if np.shape(config.eta_A) != np.shape(config.eta_B):
         raise UsageError("eta_A and eta_B grids differ in shape")
+    check_increasing(config.eta_A, config.eta_B)
+
+
+def check_increasing(eta_A, eta_B, where: str = "the learning-rate grid") -> None:
+    """An equal-rate grid (η_A = η_B) must increase along ``lr``: the optimum is interpolated
+    between neighbouring rates (2-D grids and one-rate cells have no order to keep).
+
+    >>> check_increasing((1e-1, 1e-3), (1e-1, 1e-3))
+    Traceback (most recent call last):
+    ...
+    toymodels.core._errors.UsageError: the learning-rate grid must increase (0.1, then 0.001)
+    """
+    a, b = np.asarray(eta_A, dtype=np.float64), np.asarray(eta_B, dtype=np.float64)
+    if a.shape != b.shape or not np.array_equal(a, b, equal_nan=True) or a.shape[-1] < 2:
+        return
+    steps = np.diff(a, axis=-1)
+    bad = np.argwhere(steps <= 0)
+    if bad.size:
+        index = tuple(bad[0])
+        after = (*index[:-1], index[-1] + 1)
+        raise UsageError(f"{where} must increase ({a[index]:g}, then {a[after]:g})")
 
 
 # --- From a preset and overrides ------------------------------------------------------------------
@@ -320,6 +343,20 @@ def _figure3_rates(cell_rates, optimal_from, inits, widths) -> np.ndarray:
     if missing:
         raise UsageError(f"no rate for {', '.join(missing)}; give --lr INIT@WIDTH=RATE,...")
     return np.array([[[rates[i, w]] for w in widths] for i in inits])
+
+
+def _rate_list(rates, flag: str) -> tuple:
+    """A rate grid in increasing order (the optimum's interpolation needs it), each rate once.
+
+    >>> _rate_list((1e-1, 1e-3), "--lr")
+    (0.001, 0.1)
+    """
+    rates = tuple(rates)
+    if repeated := _duplicates(rates):
+        raise UsageError(f"{flag}: the rate {repeated[0]:g} is given twice")
+    if all(isinstance(r, int | float | np.floating) and not isinstance(r, bool) for r in rates):
+        return tuple(sorted(rates))
+    return rates  # validate() names the bad rate
 
 
 def _sorted_widths(widths) -> tuple:
@@ -422,8 +459,8 @@ def sweep_config(
     if experiment == "heatmap" or eta_A or eta_B:
         if rates is not None:
             raise UsageError("give --lr (equal rates) or --eta-A/--eta-B (a 2-D grid), not both")
-        eta_A = eta_A or preset.eta_A
-        eta_B = eta_B or preset.eta_B
+        eta_A = _rate_list(eta_A, "--eta-A") if eta_A else preset.eta_A
+        eta_B = _rate_list(eta_B, "--eta-B") if eta_B else preset.eta_B
         if not eta_A or not eta_B:
             raise UsageError("a 2-D sweep needs both --eta-A and --eta-B")
         pairs = list(itertools.product(eta_A, eta_B))
@@ -436,7 +473,7 @@ def sweep_config(
             ),
             preset,
         )
-    rates = rates if rates is not None else preset.rates
+    rates = _rate_list(rates, "--lr") if rates is not None else preset.rates
     if not rates:
         raise UsageError("no learning rates given (--lr)")
     scaling = rate_scaling if rate_scaling is not None else preset.rate_scaling

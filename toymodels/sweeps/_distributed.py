@@ -33,9 +33,12 @@ toymodels.core._errors.UsageError: --process-id must lie in 0..1 (--num-processe
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import NamedTuple, NoReturn
 
@@ -43,8 +46,9 @@ import numpy as np
 
 from toymodels.core import UsageError
 
-#: Seconds a process waits for all others to connect before it gives up (JAX's default is 300).
-CONNECT_TIMEOUT_S = 300
+#: Seconds a process waits for all others to connect and agree before it gives up with one line
+#: and exit code 2 (``--connect-timeout``; JAX's own default is 300 and ends in an abort).
+CONNECT_TIMEOUT_S = 180
 #: Seconds without a heartbeat after which the coordinator declares a process dead and stops the
 #: others (JAX's default is 100). Heartbeats come from a background thread, so a long compile or a
 #: long cell does not miss them.
@@ -94,24 +98,146 @@ def check_launch(launch: Launch) -> Launch:
     return launch
 
 
-def initialize(launch: Launch) -> None:
-    """Start JAX's distributed runtime (before anything starts JAX); CPU collectives by gloo."""
+@contextlib.contextmanager
+def deadline(seconds: float, message: Callable[[], str]) -> Iterator[None]:
+    """End the process with ``message()`` and exit code 2 if the block lasts ``seconds``.
+
+    JAX's own time-outs while connecting end the process with a C++ abort and a stack trace (rc
+    −6), and a peer that never starts leaves a process waiting silently; this watchdog thread
+    acts first, with one line.
+    """
+
+    def give_up() -> None:
+        abandon(2, message())
+
+    timer = threading.Timer(seconds, give_up)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def initialize(launch: Launch, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Start JAX's distributed runtime (before anything starts JAX); CPU collectives by gloo.
+
+    Every process must connect within ``timeout_s`` seconds, else one line and exit code 2.
+    """
     check_launch(launch)
+    if not 0 < timeout_s <= 86_400:
+        raise UsageError(f"--connect-timeout must lie in (0, 86400] seconds, got {timeout_s}")
+    if launch.process_id == 0 and launch.coordinator is not None:
+        _check_port_free(launch.coordinator)
     import jax
 
     # The CPU backend has no cross-process collectives unless told which to use.
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    where = launch.coordinator or "the launcher's coordinator"
+    message = (
+        f"lora-sweep: error: process {launch.process_id if launch.process_id is not None else '?'}"
+        f": not every process connected to {where} within {timeout_s:g} s (--connect-timeout); "
+        "start all of them with the same --coordinator and --num-processes, each with its own "
+        "--process-id; nothing was trained or written"
+    )
     try:
-        jax.distributed.initialize(
-            coordinator_address=launch.coordinator,
-            num_processes=launch.num_processes,
-            process_id=launch.process_id,
-            initialization_timeout=CONNECT_TIMEOUT_S,
-            heartbeat_timeout_seconds=HEARTBEAT_TIMEOUT_S,
-            shutdown_timeout_seconds=SHUTDOWN_TIMEOUT_S,
-        )
+        with deadline(timeout_s, lambda: message):
+            jax.distributed.initialize(
+                coordinator_address=launch.coordinator,
+                num_processes=launch.num_processes,
+                process_id=launch.process_id,
+                # JAX's own limit comes after ours: it aborts instead of raising
+                initialization_timeout=int(timeout_s) + 60,
+                heartbeat_timeout_seconds=HEARTBEAT_TIMEOUT_S,
+                shutdown_timeout_seconds=SHUTDOWN_TIMEOUT_S,
+            )
     except (ValueError, TypeError) as error:  # a value neither given nor detectable
         raise UsageError(f"cannot start the distributed runtime: {error}") from None
+    except Exception as error:  # the coordinator refused, a port already taken, ...
+        reason = " ".join(str(error).split())[:200] or type(error).__name__
+        abandon(2, f"lora-sweep: error: cannot start the distributed runtime at {where}: {reason}")
+
+
+def _check_port_free(coordinator: str) -> None:
+    """Process 0 serves the coordinator at HOST:PORT: a :class:`UsageError` if the port is taken
+    here (another process 0, started with the same command, already serves it; JAX would end one
+    of the two with an abort). Not a local address: nothing to check."""
+    import errno
+    import socket
+
+    host, _, port = coordinator.rpartition(":")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host.strip("[]"), int(port)))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise UsageError(
+                    f"--coordinator {coordinator}: the port is taken (another process with "
+                    "--process-id 0, or another program); give each process its own --process-id"
+                ) from None
+
+
+def _digest(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def agree(fields: Mapping[str, object], timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Stop every process, with one line naming the field and exit code 2, unless all of them
+    were given the same ``fields`` (flag name → value), before anything trains.
+
+    Each process publishes a digest per field in the coordinator's key-value store. Process 0
+    (whose process count is the coordinator's) compares every other process's with its own and
+    publishes its verdict; every other process compares process 0's with its own and reads the
+    verdict. On a disagreement all of them stop, process 0 last (the coordinator lives in it).
+    """
+    index, count = process()
+    if count == 1:
+        return
+    from jax._src import distributed
+
+    client = distributed.global_state.client
+    mine = {name: _digest(value) for name, value in fields.items()}
+    limit_ms = int(timeout_s * 1000)
+    lost = (
+        f"lora-sweep: error: process {index} of {count}: the other processes did not show their "
+        f"settings within {timeout_s:g} s (--connect-timeout); nothing was trained or written"
+    )
+
+    def differing_from(peer: int) -> list[str]:
+        theirs = json.loads(client.blocking_key_value_get(f"lora-sweep/agree/{peer}", limit_ms))
+        return [name for name in mine if theirs.get(name) != mine[name]]
+
+    try:
+        with deadline(timeout_s + 5, lambda: lost):
+            client.key_value_set(f"lora-sweep/agree/{index}", json.dumps(mine))
+            if index == 0:
+                verdict: dict[str, list[int]] = {}
+                for peer in range(1, count):
+                    for name in differing_from(peer):
+                        verdict.setdefault(name, []).append(peer)
+                client.key_value_set("lora-sweep/verdict", json.dumps(verdict))
+                own = list(verdict)
+            else:
+                own = differing_from(0)
+                verdict = json.loads(client.blocking_key_value_get("lora-sweep/verdict", limit_ms))
+    except Exception:  # the key-value store's own time-out, or a peer gone: one line all the same
+        abandon(2, lost)
+    if not verdict:
+        return
+    if index == 0:
+        _wait_for_others_to_leave(client, count, limit_ms)
+        name = own[0]
+        who = f"process(es) {', '.join(map(str, verdict[name]))} (--process-id) were"
+    else:
+        client.key_value_set(f"lora-sweep/leaving/{index}", "1")
+        name = own[0] if own else next(iter(verdict))
+        who = "this process was" if own else f"process(es) {verdict[name]} were"
+    abandon(
+        2,
+        f"lora-sweep: error: process {index} of {count}: {who} given a different {name} than "
+        "process 0; give every process the same command (but --process-id); nothing was "
+        "trained or written",
+    )
 
 
 def process() -> tuple[int, int]:
@@ -157,6 +283,17 @@ def agreed_cells(decide: Callable[[], set], cells: Sequence) -> set:
     if flags[-1]:
         raise UsageError("process 0 could not open the results file (its own error says why)")
     return {cell for cell, flag in zip(cells, flags[:-1], strict=True) if flag}
+
+
+def _wait_for_others_to_leave(client, count: int, limit_ms: int) -> None:
+    """Until every other process has said it is leaving, and a moment more for it to be gone:
+    the coordinator lives in process 0, and a process that loses it aborts with a stack trace."""
+    import time
+
+    with contextlib.suppress(Exception):  # a process already gone: nothing to wait for
+        for peer in range(1, count):
+            client.blocking_key_value_get(f"lora-sweep/leaving/{peer}", limit_ms)
+    time.sleep(0.5)  # from its key to its os._exit: microseconds of Python
 
 
 def abandon(code: int, message: str) -> NoReturn:

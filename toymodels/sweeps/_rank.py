@@ -32,7 +32,7 @@ import numpy as np
 
 import theory
 from toymodels.core import UsageError, canonical_init, multiplier_exponent
-from toymodels.sweeps import _presets
+from toymodels.sweeps import _checksums, _presets
 
 EXPERIMENT = "rank"
 
@@ -87,6 +87,13 @@ class RankSweep:
             raise UsageError("a rank sweep needs multipliers, inits and seeds")
         if not self.pairs:
             raise UsageError("the rank list is empty")
+        for what, values in (
+            ("multiplier", self.multipliers), ("init", self.inits), ("seed", self.seeds),
+            ("(rank, width) pair", self.pairs),
+        ):  # fmt: skip
+            repeated = next((v for i, v in enumerate(values) if v in values[:i]), None)
+            if repeated is not None:
+                raise UsageError(f"{what} {repeated} is given twice")
         if len(self.rates) < 3 or not all(0 < r < math.inf for r in self.rates):
             raise UsageError("a rank sweep needs at least 3 positive, finite learning rates")
         if list(self.rates) != sorted(set(self.rates)):
@@ -161,6 +168,9 @@ def rank_config(
     pairs = [(int(r), width) for r in (p.ranks if ranks is None else ranks)]
     if ranks is not None and not pairs:
         raise UsageError("the rank list is empty")
+    # the fit of η against r needs two ranks (a rank below 1: RankSweep names it)
+    if ranks is not None and all(int(r) >= 1 for r in ranks) and len(set(ranks)) < 2:
+        raise UsageError(f"a rank sweep needs at least 2 different ranks, got {list(ranks)}")
     kappas = {} if ranks is not None else {k: p.joint_widths[k] for k in p.kappas}
     for kappa, widths in kappas.items():
         pairs += [(joint_rank(n, kappa), n) for n in widths]
@@ -208,6 +218,7 @@ def _empty(config: RankSweep, metrics) -> Any:
         "config": json.dumps(config.to_json(), sort_keys=True),
         "versions": json.dumps(_store.package_versions(), sort_keys=True),
         "completed_cells": "[]",
+        _checksums.ATTR: "[]",
     }
     return ds
 
@@ -228,7 +239,7 @@ def _with_cell(ds, cell: RankCell, metrics: Mapping[str, np.ndarray], diverged: 
         ds[name].loc[where] = np.asarray(target, dtype=ds[name].dtype)
     done = sorted(list(c) for c in completed(ds) | {cell})
     ds.attrs["completed_cells"] = json.dumps(done)
-    return ds
+    return _checksums.seal_cell(ds, where)
 
 
 def pair_index(ds, rank: int, width: int) -> int:
@@ -254,6 +265,7 @@ def run_rank_sweep(
     trainer: Callable | None = None,
     should_stop: Callable[[], bool] | None = None,
     on_cell: Callable[[RankCell], None] | None = None,
+    saving: Callable | None = None,
 ):
     """Train every cell of ``config`` not yet in ``out``; return the complete results Dataset.
 
@@ -261,13 +273,17 @@ def run_rank_sweep(
     model, Z_B or f); everything else a run records is dropped, so the file stays small.
     ``should_stop()`` is asked before and after each cell's training, as in ``run_sweep``: a yes
     abandons the cell in progress and raises ``SweepStopped`` (the cells saved so far stay saved);
-    ``on_cell(cell)`` is called after each cell is saved.
+    ``on_cell(cell)`` is called after each cell is saved; ``saving()`` is held around both (as in
+    ``run_sweep``).
     """
+    import contextlib
+
     from toymodels.sweeps import _lock, _store
     from toymodels.sweeps._progress import progress_bar
     from toymodels.sweeps._run import SweepStopped
 
     should_stop = should_stop or (lambda: False)
+    saving = saving or contextlib.nullcontext
 
     out = Path(out)
     train_configs = {cell: config.train_config(cell) for cell in config.cells()}  # validates all
@@ -299,13 +315,14 @@ def run_rank_sweep(
                 if should_stop():  # a stop means now, not after a save
                     raise SweepStopped(len(done) + saved, len(config.cells()))
                 ds = _with_cell(ds, cell, result.metrics, result.diverged_step)
-                if not overwrite or saved:
-                    _store.check_file_config(out, stored)
-                _store.save_atomically(ds, out)
-                saved += 1
+                with saving():
+                    if not overwrite or saved:
+                        _store.check_file_config(out, stored)
+                    _store.save_atomically(ds, out)
+                    saved += 1
+                    if on_cell is not None:
+                        on_cell(cell)
                 bar.advance(cell_cost(cell))
-                if on_cell is not None:
-                    on_cell(cell)
     return ds
 
 

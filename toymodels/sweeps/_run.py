@@ -9,6 +9,7 @@ In a multi-process sweep (``_distributed.py``) only process 0 reads and writes t
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections.abc import Callable
@@ -74,13 +75,14 @@ def runs_per_call(config: SweepConfig, width: int) -> int | None:
     return None if fits >= runs else int(fits)
 
 
-def memory_needed(config: SweepConfig, train_config) -> dict[str, int]:
+def memory_needed(config: SweepConfig, train_config=None) -> dict[str, int]:
     """Bytes a sweep needs at its peak, estimated from the shapes, by part.
 
     ``results``: the results dataset, float32 per metric × cell × run × step, twice (a cell is added
     to a copy); ``cell``: one cell's metrics, on the device and on the host; ``model``: one run at
     the widest width (:func:`runs_per_call`'s 16 arrays of [N, n]) and, for a model with a hidden
-    layer, its frozen [n, n] matrix per seed.
+    layer, its frozen [n, n] matrix per seed. With no ``train_config`` (the CLI's check before JAX
+    starts), a lower bound: one metric and the model's default training set.
 
     >>> config = SweepConfig.equal_rates(
     ...     experiment="run", model="linear", inits=("A",), widths=(8,), rates=(0.1,),
@@ -90,14 +92,19 @@ def memory_needed(config: SweepConfig, train_config) -> dict[str, int]:
     >>> need["results"] // 2**30  # 7 metrics × 1 cell × 1 run × 2^31 steps × 4 bytes, twice
     112
     """
+    if train_config is None:  # before JAX starts: a lower bound (the two losses, default data)
+        default_n = 1 if config.model == "linear" else 1000
+        n_metrics, n_train = 1, int(config.train.get("n_train") or default_n)
+    else:
+        n_metrics, n_train = len(train_config.metric_names), int(train_config.n_train)
     runs = config.n_rates * len(config.seeds)
-    per_cell = 4 * len(train_config.metric_names) * runs * (config.steps + 1)
+    per_cell = 4 * n_metrics * runs * (config.steps + 1)
     width = max(config.widths)
     hidden = 4 * width * width * len(config.seeds) if config.model == "teacher-student" else 0
     return {
         "results": 2 * per_cell * len(config.cells()),
         "cell": 2 * per_cell,
-        "model": 16 * 4 * int(train_config.n_train) * width + hidden,
+        "model": 16 * 4 * n_train * width + hidden,
     }
 
 
@@ -116,7 +123,7 @@ def available_memory_bytes() -> int | None:
         return None
 
 
-def check_memory(config: SweepConfig, train_config) -> None:
+def check_memory(config: SweepConfig, train_config=None) -> None:
     """A one-line :class:`UsageError` naming the GiB needed if the sweep cannot fit in memory."""
     need = memory_needed(config, train_config)
     total = sum(need.values())
@@ -165,6 +172,7 @@ def run_sweep(
     trainer: Callable | None = None,
     on_cell: Callable[[str, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    saving: Callable | None = None,
 ):
     """Train every cell of ``config`` not yet in ``out``; return the complete results Dataset.
 
@@ -177,6 +185,8 @@ def run_sweep(
     sweep is returned without writing anything (a read-only directory is fine).
     ``should_stop()`` is asked between compiled calls: when it says yes the cell in progress is
     abandoned and :class:`SweepStopped` is raised (the cells saved so far stay saved).
+    ``saving()`` is a context manager held around each save and its ``on_cell`` (the CLI's: a
+    signal that ends the process at once waits for it, so its message counts the cells right).
 
     In a multi-process sweep every process calls this; process 0 alone reads, writes and returns
     the results (the others train their share, show no progress and return None).
@@ -195,16 +205,18 @@ def run_sweep(
             return finished
     if not writer:
         return _train_missing(
-            config, out, train_configs, overwrite, True, trainer, on_cell, should_stop, writer
-        )
+            config, out, train_configs, overwrite, True, trainer, on_cell, should_stop, writer,
+            saving,
+        )  # fmt: skip
     with _store.writable_directory(out), _lock.exclusive_writer(out):
         return _train_missing(
-            config, out, train_configs, overwrite, quiet, trainer, on_cell, should_stop, writer
-        )
+            config, out, train_configs, overwrite, quiet, trainer, on_cell, should_stop, writer,
+            saving,
+        )  # fmt: skip
 
 
 def _train_missing(
-    config, out, train_configs, overwrite, quiet, trainer, on_cell, should_stop, writer
+    config, out, train_configs, overwrite, quiet, trainer, on_cell, should_stop, writer, saving
 ):
     from toymodels.sweeps import _distributed, _store
     from toymodels.sweeps._devices import train_on_devices
@@ -224,6 +236,7 @@ def _train_missing(
     todo = [cell for cell in config.cells() if cell not in done]
     trainer = trainer or default_trainer()
     should_stop = should_stop or (lambda: False)
+    saving = saving or contextlib.nullcontext
     ds = existing
     saved = len(done)
     costs = [cell_cost(config, width) for _, width in todo]
@@ -251,15 +264,16 @@ def _train_missing(
             ds = _store.with_cell(
                 ds, init, width, result.metrics, result.diverged_step, rates=rates
             )
-            if writer:
-                if not overwrite or saved > len(done):
-                    # the first save of --overwrite replaces the old file; every other save checks
-                    _store.check_file_config(out, stored)
-                _store.save_atomically(ds, out)
-            saved += 1
+            with saving():
+                if writer:
+                    if not overwrite or saved > len(done):
+                        # the first save of --overwrite replaces the old file; every other checks
+                        _store.check_file_config(out, stored)
+                    _store.save_atomically(ds, out)
+                saved += 1
+                if on_cell is not None:
+                    on_cell(init, width)
             bar.advance(cost)
-            if on_cell is not None:
-                on_cell(init, width)
     return ds if writer else None
 
 

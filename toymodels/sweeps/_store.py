@@ -7,7 +7,8 @@ cell that has not run yet). The coordinates ``eta_A`` and ``eta_B`` live on ``lr
 ``width, lr`` when the rates depend on the width, and on ``init, width, lr`` when they depend on the
 init too (figure 3 trains each init at its own optimal rate). Attributes: ``config`` (JSON of
 the sweep configuration), ``versions`` (JSON of the package versions), ``completed_cells`` (JSON
-list of ``[init, width]``).
+list of ``[init, width]``), ``checksums`` (``_checksums.py``: one digest per finished cell, checked
+by every load, so a file whose bytes changed is refused instead of summarized).
 
 Why one file rewritten per cell instead of appending: netCDF-3 (the scipy backend, no extra
 dependency) cannot grow a variable in place, and rewriting a whole sweep costs milliseconds next to
@@ -22,6 +23,7 @@ import contextlib
 import json
 import os
 import platform
+import stat
 import tempfile
 from importlib import metadata
 from pathlib import Path
@@ -30,6 +32,7 @@ import numpy as np
 import xarray as xr
 
 from toymodels.core import UsageError
+from toymodels.sweeps import _checksums, _paths
 
 #: ``diverged_step`` of a run that did not diverge, and of a cell that has not run yet.
 NOT_DIVERGED = -1
@@ -86,9 +89,10 @@ def load_results(path) -> xr.Dataset:
     Raises :class:`~toymodels.core._errors.UsageError` naming the file if missing, unreadable or
     not a results file written by `lora-sweep`.
     """
+    _paths.check_name(path, "results file")
     path = Path(path)
     if not path.is_file():
-        raise UsageError(f"results file {path} does not exist")
+        raise UsageError(_not_a_file(path))
     try:
         ds = xr.load_dataset(path, engine=_ENGINE)
     except Exception as error:  # any decoding failure means the same thing to the user
@@ -102,7 +106,34 @@ def load_results(path) -> xr.Dataset:
         json.loads(ds.attrs["completed_cells"])
     except json.JSONDecodeError:
         raise UsageError(f"results file {path} has corrupt attributes") from None
+    if _checksums.ATTR in ds.attrs:  # files written before checksums load as they are (verify)
+        _checksums.check(ds, path, not_run=NOT_RUN)
     return ds
+
+
+def _not_a_file(path: Path) -> str:
+    """Why ``path`` cannot be read as a results file, naming the nearest one that exists.
+
+    >>> _not_a_file(Path("/nonexistent/figure2.nc"))
+    'results file /nonexistent/figure2.nc does not exist'
+    """
+    import difflib
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as error:  # a symlink loop, a path through a file, no permission
+        return f"cannot read results file {path}: {error.strerror}"
+    if mode is not None:
+        return f"{path} is {_paths.kind_of(mode)}, not a results file"
+    message = f"results file {path} does not exist"
+    try:
+        near = sorted(p.name for p in path.parent.glob("*.nc") if p.is_file())
+    except OSError:
+        near = []
+    match = difflib.get_close_matches(path.name, near, n=1, cutoff=0.5)
+    return f"{message}; did you mean {path.parent / match[0]}?" if match else message
 
 
 def stored_config(ds: xr.Dataset) -> dict:
@@ -137,6 +168,8 @@ def open_for_resume(path, config: dict, *, overwrite: bool) -> xr.Dataset | None
         return None
     existing = load_results(path)
     check_config(existing, config, path)
+    if _checksums.ATTR not in existing.attrs:  # written before checksums: its cells as they are
+        existing = _checksums.seal(existing, path, not_run=NOT_RUN)
     return existing
 
 
@@ -226,6 +259,7 @@ def new_dataset(
         "config": json.dumps(config, sort_keys=True),
         "versions": json.dumps(package_versions(), sort_keys=True),
         "completed_cells": "[]",
+        _checksums.ATTR: "[]",
     }
     return ds
 
@@ -259,7 +293,7 @@ def with_cell(
     ds["diverged_step"].loc[where] = np.asarray(diverged_step, dtype=np.int32)
     done = completed_cells(ds) | {(init, int(width))}
     ds.attrs["completed_cells"] = json.dumps(sorted([i, w] for i, w in done))
-    return ds
+    return _checksums.seal_cell(ds, {"init": str(init), "width": int(width)})
 
 
 def save_atomically(ds: xr.Dataset, path) -> None:
@@ -273,6 +307,10 @@ def save_atomically(ds: xr.Dataset, path) -> None:
     """
     path = Path(os.path.realpath(path))
     directory = path.parent
+    with contextlib.suppress(FileNotFoundError):  # renamed over, a device would become a file
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise UsageError(f"{path} is {_paths.kind_of(mode)}, not a results file; not replaced")
     try:
         fd, tmp = tempfile.mkstemp(
             dir=directory, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp"
