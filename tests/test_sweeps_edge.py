@@ -140,5 +140,6 @@ def test_stability_edge_figure_draws_every_found_seed(tiny_edge):
     points = sum(len(line.get_ydata()) for line in fig.axes[0].lines[:1])
     found = np.isfinite(_figure_data.edge_seed_rates(ds, _edge.DEFAULT_LEVEL)["A"]).sum()
     assert points == found
-    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert any("Init[A]" in t for t in legend) and any("one seed" in t for t in legend)
+    assert any(t.startswith("theory: $n^{-1/2}$") for t in legend)  # the edge is what it predicts

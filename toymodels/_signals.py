@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 
 #: Set by the first SIGINT/SIGTERM inside a sweep; the sweep stops at its next check.
@@ -66,6 +67,8 @@ def _watch(read_fd: int) -> None:
             if number not in _SIGNALS:
                 continue
             _state["count"] += 1
+            if _state.get("settled"):
+                _end_now()
             if _state["deferring"] and _state["count"] == 1:
                 STOP.set()
                 _say(
@@ -81,10 +84,20 @@ def _watch(read_fd: int) -> None:
 
 
 def _end_now() -> None:
-    """Print the message of the moment and end the process (after a save under way)."""
+    """Print the message of the moment and end the process (after a save under way); silently once
+    the command has said its last word (:func:`say_last`)."""
     with _SAVING:  # never released: the process ends here
-        _say(_state["message"]())
+        if not _state.get("settled"):
+            _say(_state["message"]())
         os._exit(130)
+
+
+def say_last(line: str) -> None:
+    """Print the command's last line on stderr. A signal after it (the process is only ending)
+    ends it at once without a second line: everything true was said."""
+    with _SAVING:
+        _state["settled"] = True
+        print(line, file=sys.stderr, flush=True)
 
 
 def _nothing(signum, frame) -> None:
@@ -104,6 +117,7 @@ def install() -> bool:
     watcher = threading.Thread(target=_watch, args=(read_fd,), daemon=True, name="lora-sweep-stop")
     watcher.start()
     _state.update(installed=(write_fd, previous_fd, previous, watcher), deferring=False, count=0)
+    _state["settled"] = False
     return True
 
 

@@ -127,10 +127,10 @@ def run(args: argparse.Namespace) -> int:
                 )  # fmt: skip
                 over.append(True)
         except SweepStopped as stop:
-            print(stopped_message(out, stop.saved, stop.total), file=sys.stderr)
+            _signals.say_last(stopped_message(out, stop.saved, stop.total))
             return 130
         if _signals.interrupted():  # the signal came after the last cell was saved
-            print(stopped_message(out, total, total), file=sys.stderr)
+            _signals.say_last(stopped_message(out, total, total))
             return 130
     return report(ds, out, level=level, window=args.window, min_rank=args.min_rank,
                   as_json=args.json)  # fmt: skip

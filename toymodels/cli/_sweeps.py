@@ -627,7 +627,7 @@ def run(args) -> int:
         message = stopped_message(out, stop.saved, stop.total)
         if distributed:  # at once: the other processes must not wait for this one
             _distributed.abandon(130, message)
-        print(message, file=sys.stderr)
+        _signals.say_last(message)
         return 130
     except UsageError:  # every process meets it (process 0's verdict on the file is shared)
         raise
@@ -643,7 +643,7 @@ def run(args) -> int:
             f"rerun the same command to resume from the cells saved in {out}",
         )
     if _signals.interrupted():
-        print(stopped_message(out, total, total), file=sys.stderr)
+        _signals.say_last(stopped_message(out, total, total))
         return 130
     if ds is None:  # a process other than 0 of a multi-process sweep
         index, count = _distributed.process()
