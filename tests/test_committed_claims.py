@@ -32,3 +32,11 @@ def test_committed_claims_table_matches_the_committed_results():
         line for line in CLAIMS.read_text(encoding="utf-8").splitlines() if line.startswith("|")
     ]
     assert committed == table
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in RESULTS.glob("*.nc")))
+def test_committed_results_carry_checksums_that_match(name, capsys):
+    """Every committed run is sealed: `lora-sweep verify` checks each cell against its checksum."""
+    from toymodels.cli import main
+
+    assert main(["verify", str(RESULTS / name)]) == 0, capsys.readouterr().err
