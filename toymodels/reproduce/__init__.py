@@ -7,6 +7,7 @@ Without results, every claim is ``no data``, never a guess:
 | E2(a) | for n >= 2^9 the optimal rate ... | | needs the figure2 results | n/a | no data |
 """
 
+from toymodels import _lazy
 from toymodels.core import INIT_LABELS
 from toymodels.reproduce._claims import (
     CLAIMS_E2,
@@ -61,14 +62,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = _lazy.exports(__name__, _LAZY)
 
 
 __all__ = [

@@ -2,7 +2,7 @@
 summaries and analysis (ONE ``optimal_rates``). Imports ``core`` (docs/architecture.md).
 """
 
-import importlib
+from toymodels import _lazy
 
 #: Each public name and the module that defines it, imported on first use (PEP 562): importing
 #: the package costs nothing, so `lora-sweep --help` and argument errors never wait for JAX.
@@ -26,22 +26,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:  # a submodule (`import toymodels; toymodels.sweeps`), as eager imports gave
-        try:
-            return importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as error:
-            if error.name != f"{__name__}.{name}":
-                raise
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # the next lookup is a plain attribute
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = _lazy.exports(__name__, _EXPORTS)
 
 
 __all__ = [
