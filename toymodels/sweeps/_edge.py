@@ -15,7 +15,9 @@ stored runs without training again (rates are constant, so step t does not depen
 
 Why C = 4 by default (docs/sweeps.md, "The stability edge"): trained to its loss optimum, Z_B
 reaches ≈ 0.2–0.6 (Init[A]) and ≈ 1–6 (Init[B]), so a level C = 1 lies inside the learned
-feature size and its crossing mixes "has learned" with "is unstable"; C = 4 lies above it.
+feature size and its crossing mixes "has learned" with "is unstable". C = 4 lies above Init[A]'s
+trained size, not Init[B]'s: at its loss optimum Init[B]'s peak Z_B is 2.7-4.5 (Figure 3's runs,
+median per width), so its C = 4 crossing is partly a learned size (docs/reproduction.md).
 
 >>> import numpy as np
 >>> rates = 2.0 ** np.arange(-8, 0)
