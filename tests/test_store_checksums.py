@@ -106,7 +106,10 @@ def test_a_changed_configuration_attribute_is_refused(tmp_path):
 
 def test_a_file_without_checksums_loads_and_can_be_sealed(tmp_path, capsys):
     legacy = tmp_path / "figure2.nc"
-    shutil.copy(ROOT / "results" / "figure2.nc", legacy)
+    # A file as written before checksums: the committed run without its (since added) attribute.
+    old = _store.load_results(ROOT / "results" / "figure2.nc")
+    del old.attrs["checksums"]
+    old.to_netcdf(legacy, engine="scipy")
     assert "checksums" not in _store.load_results(legacy).attrs  # loads: written before them
     code, out, err = run_cli(capsys, "verify", str(legacy))
     assert code == 2 and "has no checksums" in err and "--seal" in err
