@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"# lora-width-scaling demo: the quick reproduction (preset `{chosen}`, CPU)", flush=True)
     print(
-        "Four sweeps train below, each with a progress bar and an ETA (about 3 minutes in all on "
+        "Four sweeps train below, each with a progress bar and an ETA (about 2 minutes in all on "
         "an idle 2-core CPU); finished cells are kept, so a second run only reads them.",
         flush=True,
     )
