@@ -9,7 +9,7 @@ import pytest
 
 from theory.cli import _build_parser, main, version
 
-COMMANDS = ["derive", "point", "region", "phase"]
+COMMANDS = ["derive", "point", "region", "phase", "transfer"]
 
 
 def _subparsers() -> dict[str, argparse.ArgumentParser]:

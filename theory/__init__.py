@@ -25,6 +25,12 @@ from theory._exponent import (
     parse_exponent,
 )
 from theory._expr import Expr, Term
+from theory._measured import (
+    MeasuredExponent,
+    MeasuredExponentError,
+    exponent_file_json,
+    read_exponent_file,
+)
 from theory._models import (
     CONDITIONS,
     INITS,
@@ -59,6 +65,8 @@ from theory._spec import (
     model_from_spec,
 )
 from theory._steady import GROWTH_KINDS, Steady
+from theory._transfer import RULES as TRANSFER_RULES
+from theory._transfer import ScalingExponent, Transfer, TransferError, transfer
 
 __version__ = "0.1.0"
 
@@ -73,6 +81,7 @@ __all__ = [
     "MULTIPLIER_PARAMETER",
     "NEG_INF",
     "RANK_PARAMETER",
+    "TRANSFER_RULES",
     "ClosedForm",
     "Condition",
     "Constraint",
@@ -80,6 +89,8 @@ __all__ = [
     "Exponent",
     "ExponentError",
     "Expr",
+    "MeasuredExponent",
+    "MeasuredExponentError",
     "Model",
     "NegInf",
     "Parameter",
@@ -87,16 +98,20 @@ __all__ = [
     "Prediction",
     "Recursion",
     "Region",
+    "ScalingExponent",
     "SpecError",
     "Steady",
     "Step",
     "Term",
     "TraceLine",
+    "Transfer",
+    "TransferError",
     "bind_parameters",
     "canonical_init",
     "canonical_model",
     "compare",
     "derive",
+    "exponent_file_json",
     "format_exponent",
     "headline_report",
     "load_model",
@@ -107,6 +122,8 @@ __all__ = [
     "predict",
     "predicted_rate_exponent",
     "rate_exponent_table",
+    "read_exponent_file",
     "region",
     "resolve_model",
+    "transfer",
 ]

@@ -6,12 +6,16 @@
     lora-gamma region --model M --init A --condition C [--condition C ...] [--equal-rates]
                       [--json]
     lora-gamma phase  --model M --out phase.png [--over-rank]
+    lora-gamma transfer --init A --from-width N0 --to-width N [--from-rank R0 --to-rank R]
+                      [--multiplier S] (--eta X | --eta-A X --eta-B X) [--rule R] [--json]
 
 Every command takes ``--rank-exponent K`` (the rank r = Θ(n^K), K in [0, 1), default 0: the
 papers' r = Θ(1)) and ``--multiplier S`` (the LoRA multiplier α·r^(−S), default the model's own
 value: S = 1, the papers' α/r, for both built-ins; it changes nothing at K = 0), both exact
 rationals (docs/theory.md §12); JSON output echoes both. ``lora-gamma --version`` prints the
 installed version; every command's ``--help`` ends with examples.
+``transfer`` moves learning rates (numbers, not exponents) tuned at width N0 and rank R0 to width
+N and rank R by a rule (none, edge, loraplus, loraplus-fixed, measured: ``theory/_transfer.py``).
 ``phase --over-rank`` draws the regimes over (γ[η], K) at equal rates, one panel per init and
 S ∈ {0, 1/2, 1} (or the ``--multiplier`` given).
 
@@ -30,6 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from theory._exponent import ExponentError, format_exponent, parse_exponent, shorten
+from theory._measured import MeasuredExponentError
 from theory._models import (
     CONDITIONS,
     MODELS,
@@ -40,11 +45,13 @@ from theory._models import (
     resolve_model,
 )
 from theory._predict import EQUAL_RATE, derive, predict, region
+from theory._transfer_cli import TRANSFER_HELP, add_transfer_arguments, run_transfer
 
 __all__ = ["main"]
 
 PROG = "lora-gamma"
-_RATE_FLAGS = ("--eta", "--eta-A", "--eta-B", "--rank-exponent", "--multiplier")
+_RATE_FLAGS = ("--eta", "--eta-A", "--eta-B", "--rank-exponent", "--multiplier", "--from-width",
+               "--to-width", "--from-rank", "--to-rank", "--ratio")  # fmt: skip
 _PLOT_SUFFIXES = (".png", ".pdf", ".svg")
 #: The steady state is derived analytically; unrolling further only lengthens the printout.
 MAX_STEPS = 1000
@@ -92,6 +99,7 @@ _EXAMPLES = {
         "  lora-gamma phase --model adam --out phase.png\n"
         "  lora-gamma phase --model adam --out rank.png --over-rank",
     ),
+    "transfer": TRANSFER_HELP,
 }
 
 
@@ -184,6 +192,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--over-rank", action="store_true",
                    help="regimes over (γ[η], K), equal rates, a panel per init and S")  # fmt: skip
     rank(p)
+
+    add_transfer_arguments(_subparser(sub, "transfer"), model_type=model["type"], init=init,
+                           exponent=exponent)  # fmt: skip
     return parser
 
 
@@ -389,7 +400,13 @@ def writable_file_problem(path: Path) -> str | None:
     return None
 
 
-_COMMANDS = {"derive": _cmd_derive, "point": _cmd_point, "region": _cmd_region, "phase": _cmd_phase}
+_COMMANDS = {
+    "derive": _cmd_derive,
+    "point": _cmd_point,
+    "region": _cmd_region,
+    "phase": _cmd_phase,
+    "transfer": run_transfer,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -397,11 +414,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = _build_parser().parse_args(_join_negative_values(argv))
-        unbound = args.command == "phase" and args.over_rank
+        unbound = (args.command == "phase" and args.over_rank) or args.command == "transfer"
         if not unbound:
             _bind_rank(args)
         text = _COMMANDS[args.command](args)
-    except (_UsageError, ExponentError) as err:
+    except (_UsageError, ExponentError, MeasuredExponentError) as err:
         one_line = " ".join(str(err).split())
         print(f"{PROG}: error: {one_line}", file=sys.stderr)
         return 2
