@@ -23,6 +23,7 @@ def test_there_is_a_notebook_per_figure_family():
         "03_loraplus_fig2_heatmaps",
         "04_theory_phase_diagrams_empirical_gamma",
         "05_rank_scaling",
+        "06_rate_transfer",
     } <= stems
 
 

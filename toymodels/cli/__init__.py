@@ -35,6 +35,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "toymodels.cli._sweeps",  # run, figure2, figure3, heatmap, summary
     "toymodels.cli._gamma",  # coordcheck
     "toymodels.cli._rank",  # rank
+    "toymodels.cli._transfer",  # transfer, exponents
     "toymodels.cli._figures",  # figures
     "toymodels.cli._verify",  # verify
 )

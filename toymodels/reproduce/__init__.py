@@ -25,6 +25,13 @@ from toymodels.reproduce._rank_workflow import (
     rank_sweep,
     rank_table,
 )
+from toymodels.reproduce._transfer_workflow import (
+    TRANSFER_MODELS,
+    transfer_figure,
+    transfer_results_path,
+    transfer_sweep,
+    transfer_table,
+)
 from toymodels.reproduce._verdicts import NO_DATA, NOT, PARTLY, REPRODUCED, ClaimCheck
 from toymodels.reproduce._workflow import (
     GAMMA_SETTINGS,
@@ -79,6 +86,7 @@ __all__ = [
     "PHASE_MODELS",
     "RANK_MODELS",
     "REPRODUCED",
+    "TRANSFER_MODELS",
     "ClaimCheck",
     "check_claims",
     "check_init_paper",
@@ -110,4 +118,8 @@ __all__ = [
     "results_dir",
     "save_figure",
     "sweep",
+    "transfer_figure",
+    "transfer_results_path",
+    "transfer_sweep",
+    "transfer_table",
 ]
