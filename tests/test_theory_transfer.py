@@ -182,7 +182,7 @@ def test_cli_measured_reads_the_file(tmp_path, capsys):
             "1e-3", "--rule", "measured", "--from-results", str(path)]  # fmt: skip
     assert main(argv) == 0
     text = capsys.readouterr().out
-    assert "w_A = -753/1000 [-803/1000, -713/1000]" in text and "interval:" in text
+    assert "w_A = -0.753 [-0.803, -0.713]" in text and "interval:" in text
 
 
 @pytest.mark.parametrize(

@@ -66,16 +66,20 @@ class ScalingExponent:
     value: Fraction
     source: str
     interval: tuple[Fraction, Fraction] | None = None
+    decimal: bool = False  # a measured exponent: written as the decimal it was fitted as
+
+    def text(self, value: Fraction) -> str:
+        return f"{float(value):.6g}" if self.decimal else format_exponent(value)
 
     def to_json(self) -> dict:
         out = {
             "matrix": self.matrix,
             "axis": self.axis,
-            "exponent": format_exponent(self.value),
+            "exponent": self.text(self.value),
             "source": self.source,
         }
         if self.interval is not None:
-            out["interval"] = [format_exponent(v) for v in self.interval]
+            out["interval"] = [self.text(v) for v in self.interval]
         return out
 
 
@@ -145,12 +149,18 @@ class Transfer:
             name = f"{'w' if e.axis == 'width' else 'ρ'}_{e.matrix}"
             interval = ""
             if e.interval is not None:
-                interval = f" [{', '.join(format_exponent(v) for v in e.interval)}]"
-            lines.append(f"  {name} = {format_exponent(e.value)}{interval}  ({e.source})")
+                interval = f" [{', '.join(e.text(v) for v in e.interval)}]"
+            lines.append(f"  {name} = {e.text(e.value)}{interval}  ({e.source})")
         lines += [f"note: {note}" for note in self.notes]
         lines.append("derivation:")
         lines += list(self.trace)
         return "\n".join(lines)
+
+
+def _exp(value: Fraction) -> str:
+    """An exponent in a trace line: exact when it is a small rational, else its decimal."""
+    text = format_exponent(value)
+    return text if len(text) <= 8 else f"{float(value):.6g}"
 
 
 def _plain(x: float) -> int | float:
@@ -320,8 +330,8 @@ def transfer(
                 f"measured {measured.source} exponent, {measured.level:.0%} interval, from {where}"
             )
             trace.append(
-                f"- measured: η_{measured.source}(n) ∝ n^k, k = {format_exponent(k)} "
-                f"[{format_exponent(k_lo)}, {format_exponent(k_hi)}]"
+                f"- measured: η_{measured.source}(n) ∝ n^k, k = {measured.exponent:.6g} "
+                f"[{measured.interval[0]:.6g}, {measured.interval[1]:.6g}]"
             )
             ends = [_scale(x, n_ratio, r_ratio, kk, rho) for x in rates0 for kk in (k_lo, k_hi)]
             intervals = (
@@ -329,7 +339,8 @@ def transfer(
                 (min(ends[2], ends[3]), max(ends[2], ends[3])),
             )
             exponents += [
-                ScalingExponent(m, "width", k, width_source, (k_lo, k_hi)) for m in ("A", "B")
+                ScalingExponent(m, "width", k, width_source, (k_lo, k_hi), decimal=True)
+                for m in ("A", "B")
             ]
     if not exponents:
         exponents += [
@@ -341,7 +352,7 @@ def transfer(
     for m, x, w, y in zip("AB", rates0, w_pair, rates, strict=True):
         trace.append(
             f"- η_{m} = η_{m}⁰ · (n/n₀)^w_{m} · (r/r₀)^ρ_{m} = {x:.6g} · ({_num(n)}/{_num(n0)})^"
-            f"({format_exponent(w)}) · ({_num(r)}/{_num(r0)})^({format_exponent(rho)}) = {y:.6g}"
+            f"({_exp(w)}) · ({_num(r)}/{_num(r0)})^({format_exponent(rho)}) = {y:.6g}"
         )
     return Transfer(spec.name, init_name, rule, n0, n, r0, r, s, rates0, rates,  # type: ignore[arg-type]
                     tuple(exponents), intervals, tuple(notes), tuple(trace))  # fmt: skip
