@@ -43,9 +43,9 @@ CHECKED_KINDS = (*SHELL_KINDS, "python")
 MARKER = re.compile(r"^\s*<!--\s*(runnable(?::\s*output)?|not runnable:\s*(?P<why>.+?))\s*-->\s*$")
 FENCE = re.compile(r"^(?P<indent>\s*)```(?P<kind>[\w-]*)\s*$")
 #: The subcommands that train; every other one reads files or prints.
-TRAINING = {"run", "figure2", "figure3", "heatmap", "edge", "rank", "coordcheck"}
+TRAINING = {"run", "figure2", "figure3", "heatmap", "edge", "rank", "coordcheck", "transfer"}
 #: Subcommands with a --preset flag.
-WITH_PRESET = {"figure2", "figure3", "heatmap", "edge", "rank"}
+WITH_PRESET = {"figure2", "figure3", "heatmap", "edge", "rank", "transfer"}
 HANG_GUARD_S = 900
 
 
