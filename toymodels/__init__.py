@@ -1,8 +1,8 @@
 """JAX toy models that check the LoRA width-scaling theory empirically.
 
 The package is split into wings (docs/architecture.md): ``toymodels.core`` (data, models,
-optimizers, training), ``toymodels.sweeps`` (width sweeps, results store, analysis),
-``toymodels.gamma`` (the empirical-γ check), ``toymodels.reproduce`` (figures, claims, workflow)
+optimizers, training), ``toymodels.sweeps`` (width sweeps, results store),
+``toymodels.analysis`` (exponents, edges, horizons, summaries), ``toymodels.gamma`` (the empirical-γ check), ``toymodels.reproduce`` (figures, claims, workflow)
 and ``toymodels.cli`` (``lora-sweep``). The names most used are re-exported here.
 """
 
@@ -52,6 +52,7 @@ _EXPORTS = {
     "load_results": "toymodels.sweeps",
     "optimal_rates": "toymodels.sweeps",
     "run_sweep": "toymodels.sweeps",
+    "summarize": "toymodels.analysis",
 }
 
 
@@ -89,6 +90,7 @@ __all__ = [
     "run_sweep",
     "scale_by_lora_rates",
     "sine_data",
+    "summarize",
     "teacher_student",
     "teacher_student_data",
     "train_grid",

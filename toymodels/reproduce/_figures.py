@@ -192,9 +192,9 @@ def plot_optimal_rates(results: xr.Dataset, *, loss: str = "train_loss") -> Figu
 
 def plot_stability_edge(results: xr.Dataset, *, level: float | None = None) -> Figure:
     """The stability edge η_edge(n): the first rate at which max_t RMS(Z_B) reaches ``level``
-    (default ``toymodels.sweeps._edge.DEFAULT_LEVEL``), per seed, both inits, with the fitted
+    (default ``toymodels.analysis._edge.DEFAULT_LEVEL``), per seed, both inits, with the fitted
     power laws, their seed-bootstrap bands and the theory's slopes."""
-    from toymodels.sweeps._edge import DEFAULT_LEVEL
+    from toymodels.analysis._edge import DEFAULT_LEVEL
 
     level = DEFAULT_LEVEL if level is None else level
     tables = data.edge_seed_rates(results, level)

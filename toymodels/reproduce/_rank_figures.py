@@ -1,6 +1,6 @@
 """The rank-scaling figure: the stability edge and the optimal rate against the LoRA rank r.
 
-Drawn from a rank sweep's summary (``toymodels.sweeps._rank_analysis.summarize_rank``), so the
+Drawn from a rank sweep's summary (``toymodels.analysis._rank.summarize_rank``), so the
 figure shows exactly the numbers the report prints: one column per multiplier s, one row per
 measure (edge, optimum); in each panel both inits, every seed's value (small points), the
 geometric mean per rank (large points), the fitted r^b with the band its seed-bootstrap interval

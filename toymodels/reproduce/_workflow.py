@@ -11,8 +11,9 @@ import os
 from pathlib import Path
 
 import theory
+from toymodels.analysis import render, summarize
 from toymodels.core import MODELS
-from toymodels.sweeps import load_results, render, run_sweep, summarize, sweep_config
+from toymodels.sweeps import load_results, run_sweep, sweep_config
 
 
 def preset() -> str:

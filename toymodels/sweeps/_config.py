@@ -300,7 +300,7 @@ def _positive_int(value, what: str) -> int:
 
 def _optimal_rates_of(path, inits, widths) -> dict[tuple[str, int], float]:
     """Each cell's optimal rate in a figure2 results file, as that file's summary reports it."""
-    from toymodels.sweeps._analysis import optimal_rates
+    from toymodels.sweeps._losses import optimal_rates
     from toymodels.sweeps._store import load_results, stored_config
 
     source = load_results(path)

@@ -282,8 +282,8 @@ def _two_stage_cell(train, coarse, config: SweepConfig):
     import numpy as np
     import xarray as xr
 
-    from toymodels.sweeps._analysis import loss_at
     from toymodels.sweeps._devices import CellResult
+    from toymodels.sweeps._losses import loss_at
     from toymodels.sweeps._refine import refine
 
     refinement = config.refinement

@@ -221,7 +221,7 @@ def _per_width(widths, values: np.ndarray) -> dict[str, list[float | None]]:
 
 def _predicted(model: str, init: str) -> str | None:
     # The figure-2 summary's prediction (imported here: _summary imports this module's helpers).
-    from toymodels.sweeps._summary import _predicted_rate_exponent
+    from toymodels.analysis._summary import _predicted_rate_exponent
 
     exponent = _predicted_rate_exponent(model, init)
     return None if exponent is None else theory.format_exponent(exponent)
