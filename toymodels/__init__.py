@@ -2,8 +2,9 @@
 
 The package is split into wings (docs/architecture.md): ``toymodels.core`` (data, models,
 optimizers, training), ``toymodels.sweeps`` (width sweeps, results store),
-``toymodels.analysis`` (exponents, edges, horizons, summaries), ``toymodels.gamma`` (the empirical-γ check), ``toymodels.reproduce`` (figures, claims, workflow)
-and ``toymodels.cli`` (``lora-sweep``). The names most used are re-exported here.
+``toymodels.analysis`` (exponents, edges, horizons, summaries), ``toymodels.gamma`` (the
+empirical-γ check), ``toymodels.reproduce`` (figures, claims, workflow) and ``toymodels.cli``
+(``lora-sweep``). The names most used are re-exported here.
 """
 
 import os as _os
