@@ -64,7 +64,7 @@ def check_levels(levels) -> tuple[float, ...]:
     (1.0, 2.0, 4.0)
     >>> check_levels([1, -2])
     Traceback (most recent call last):
-    toymodels.core._errors.UsageError: --levels: every level must be finite and > 0, got -2
+    toymodels.core._errors.UsageError: level set: every level must be finite and > 0, got -2
     """
     items = levels.split(",") if isinstance(levels, str) else list(levels)
     values = []
@@ -72,14 +72,14 @@ def check_levels(levels) -> tuple[float, ...]:
         try:
             value = float(item)
         except (TypeError, ValueError):
-            raise UsageError(f"--levels: {item!r} is not a number") from None
+            raise UsageError(f"level set: {item!r} is not a number") from None
         if not (math.isfinite(value) and value > 0):
-            raise UsageError(f"--levels: every level must be finite and > 0, got {item}")
+            raise UsageError(f"level set: every level must be finite and > 0, got {item}")
         values.append(value)
     if not values:
-        raise UsageError("--levels: give at least one level")
+        raise UsageError("level set: give at least one level")
     if len(set(values)) != len(values):
-        raise UsageError("--levels: a level is given twice")
+        raise UsageError("level set: a level is given twice")
     return tuple(sorted(values))
 
 

@@ -37,6 +37,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "toymodels.cli._rank",  # rank
     "toymodels.cli._figures",  # figures
     "toymodels.cli._verify",  # verify
+    "toymodels.cli._horizon",  # horizon
 )
 
 
