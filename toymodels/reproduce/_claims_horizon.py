@@ -130,8 +130,13 @@ def check_bend(wide: xr.Dataset | None, *, calibrate: bool = True) -> ClaimCheck
         return ClaimCheck("E2(b)-H", CLAIM_BEND, "needs the wide edge results", NO_DATA)
     widths = wide.width.values.astype(np.float64)
     upper = _horizon.upper_half(widths)
-    edges = _levels.level_tables(wide, horizon=BEND_HORIZON)
-    optimum = _optimum(wide, BEND_HORIZON)
+    if upper.sum() < 3:
+        return ClaimCheck(
+            "E2(b)-H", CLAIM_BEND, "fewer than 3 widths in the upper half of the run", NO_DATA
+        )
+    horizon = min(BEND_HORIZON, int(wide.step[-1]))  # a shorter (smoke) run: its own T
+    edges = _levels.level_tables(wide, horizon=horizon)
+    optimum = _optimum(wide, horizon)
     readings, texts, numbers, alarms = {}, [], {}, []
     for init in ("A", "B"):
         ratios = _ratio_by_level(optimum, edges, init)
@@ -149,7 +154,7 @@ def check_bend(wide: xr.Dataset | None, *, calibrate: bool = True) -> ClaimCheck
         if any(r == DIFFERENT for r in readings.values())
         else PARTLY
     )
-    where = f"T' = {BEND_HORIZON}, n = {int(widths[upper][0])} … {int(widths[-1])}"
+    where = f"T' = {horizon}, n = {int(widths[upper][0])} … {int(widths[-1])}"
     return ClaimCheck(
         "E2(b)-H",
         CLAIM_BEND,
@@ -169,7 +174,7 @@ def running_table(wide: xr.Dataset, horizons=(5, 10, 25)) -> str:
     and each one's trend per octave."""
     widths = wide.width.values.astype(np.float64)
     series = {}
-    for h in horizons:
+    for h in [h for h in horizons if h <= int(wide.step[-1])]:
         for init, values in _optimum(wide, h).items():
             series[f"η* at T' = {h}, Init[{init}]"] = values
     edge4 = _levels.level_tables(wide, (DEFAULT_LEVEL,))[DEFAULT_LEVEL]
@@ -199,6 +204,7 @@ def optimum_edge_table(wide: xr.Dataset, horizon: int = BEND_HORIZON) -> str:
     """Markdown, per width: η*/η_edge(C = 4) and η*/η_divergence (geometric mean over seeds, with
     the seeds' range), and the peak RMS(Z_B) at each seed's loss-optimal grid rate (median)."""
     widths = wide.width.values.astype(np.float64)
+    horizon = min(horizon, int(wide.step[-1]))
     optimum = _optimum(wide, horizon)
     edge4 = _levels.level_tables(wide, (DEFAULT_LEVEL,), horizon)[DEFAULT_LEVEL]
     divergence = _levels.divergence_edge_table(wide, horizon)

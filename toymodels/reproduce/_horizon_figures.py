@@ -75,6 +75,8 @@ def plot_optimum_vs_horizon(figure2: xr.Dataset, wide: xr.Dataset | None = None)
             (upper, False, f"{name}, n = {widths[upper][0]} … {widths[-1]}"),
         )
         for keep, filled, label in ranges:
+            if keep.sum() < 3:  # no width exponent (a smoke run's upper half)
+                continue
             fits = _fits(ds, keep)
             horizons = list(fits)
             for init in ("A", "B"):
@@ -143,7 +145,7 @@ def _series(wide: xr.Dataset, horizon: int) -> dict[str, dict[str, np.ndarray]]:
 def plot_running_exponents(wide: xr.Dataset, *, horizon: int = 25) -> Figure:
     """Running exponents of the optimum and the edges, per init, against width (wide run)."""
     widths = wide.width.values.astype(np.float64)
-    series = _series(wide, horizon)
+    series = _series(wide, min(horizon, int(wide.step[-1])))
     fig, axes = plt.subplots(1, 2, figsize=(11, 5.2), layout="constrained", sharey=True)
     markers = ("o", "^", "s")
     for ax, init in zip(axes, ("A", "B"), strict=True):
