@@ -176,3 +176,19 @@ def test_lora_sweep_horizon_prints_json_and_refuses_bad_input(capsys):
         assert cli.main(["horizon", str(EDGE), *argv]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1
+
+
+def test_the_wide_grid_stays_anchored_at_its_width_when_widths_are_overridden():
+    from toymodels.sweeps import sweep_config
+
+    full, _ = sweep_config("edge", "wide")
+    wide_only, _ = sweep_config("edge", "wide", widths=(2**14, 2**15, 2**16))
+    assert np.allclose(full.cell_rates("A", 2**14), wide_only.cell_rates("A", 2**14))
+
+
+def test_widths_beyond_memory_are_refused_before_anything_trains(tmp_path, capsys):
+    out = tmp_path / "wide.nc"
+    code = cli.main(["edge", "--preset", "wide", "--widths", "2^7,2^8,2^26", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "GiB of memory (mostly its model" in err and err.count("\n") == 1
+    assert not out.exists()

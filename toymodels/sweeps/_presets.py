@@ -60,10 +60,11 @@ def log_grid(low: float, high: float, count: int) -> tuple[float, ...]:
 class Preset:
     """One experiment at one preset: what to train and how the summary reads it.
 
-    ``rates`` is the equal-rate grid (η_A = η_B) at the narrowest width n₀; with ``rate_scaling``
-    = s the grid at width n is ``rates · (n/n₀)^s`` (one shared grid per width, so both inits see
-    the same rates). ``eta_A`` × ``eta_B`` is the 2-D grid of `heatmap`. With a ``refinement``,
-    ``rates`` is the coarse first stage of a two-stage grid (``_refine.py``).
+    ``rates`` is the equal-rate grid (η_A = η_B) at the width n₀ = ``rate_anchor`` (default: the
+    narrowest width); with ``rate_scaling`` = s the grid at width n is ``rates · (n/n₀)^s`` (one
+    shared grid per width, so both inits see the same rates). ``eta_A`` × ``eta_B`` is the 2-D
+    grid of `heatmap`. With a ``refinement``, ``rates`` is the coarse first stage of a two-stage
+    grid (``_refine.py``).
     ``summary_steps``: the steps the summary reports (None: the last); ``window``: the loss at step
     t is the mean over steps t − window + 1 … t (Adam at a large constant rate oscillates, and one
     step's loss would pick the optimum by the phase of the oscillation).
@@ -78,6 +79,7 @@ class Preset:
     train: Mapping[str, Any]
     rates: tuple[float, ...] = ()
     rate_scaling: str | None = None
+    rate_anchor: int | None = None
     eta_A: tuple[float, ...] = ()
     eta_B: tuple[float, ...] = ()
     metric: str = "train_loss"
@@ -197,6 +199,7 @@ EDGE = {
         seeds=tuple(range(8)),
         rates=octave_grid(-12.5, 0.5, 2),
         rate_scaling="-4/5",
+        rate_anchor=128,
         train={**_TEACHER_STUDENT, "steps": 25, "record": True, "feature_draw": "gram"},
         metric="Z_B",
     ),
