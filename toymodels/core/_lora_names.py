@@ -85,6 +85,18 @@ Rate = float | jax.Array | Callable[[jax.Array], jax.Array]
 """A learning rate: a number, a scalar array (possibly traced) or an optax schedule of the count."""
 
 
+def rate_at(rate: Rate, count):
+    """The value of a constant or scheduled rate at step ``count``."""
+    return rate(count) if callable(rate) else rate
+
+
+def rate_product(ratio: Rate, rate: Rate) -> Rate:
+    """ratio · rate, a schedule when either is one (LoRA+'s η_B = λ·η_A)."""
+    if callable(ratio) or callable(rate):
+        return lambda count: rate_at(ratio, count) * rate_at(rate, count)
+    return ratio * rate
+
+
 def path_name(path) -> str:
     """A pytree key path as ``"outer/inner/leaf"`` (dict keys, attribute names, indices)."""
     parts = []

@@ -62,6 +62,8 @@ from toymodels.core._lora_names import (
     lora_named,
     matcher,
     path_name,
+    rate_at,
+    rate_product,
     shown,
 )
 
@@ -116,11 +118,6 @@ def _masked_out(tree) -> bool:
     return any(map(is_masked, jax.tree_util.tree_leaves(tree, is_leaf=is_masked)))
 
 
-def _at(rate: Rate, count):
-    """The value of a constant or scheduled rate at step ``count``."""
-    return rate(count) if callable(rate) else rate
-
-
 def _scale_by_lora_rates(
     eta_A: Rate,
     eta_B: Rate,
@@ -168,7 +165,7 @@ def _scale_by_lora_rates(
 
     def scale(updates, count):
         return jax.tree_util.tree_map(
-            lambda u, label: -jnp.asarray(_at(rates[label], count), u.dtype) * u,
+            lambda u, label: -jnp.asarray(rate_at(rates[label], count), u.dtype) * u,
             updates,
             labels_of(updates),
         )
@@ -232,12 +229,8 @@ def lora_plus_rates(
     link of a chain, with the dangers of :func:`scale_by_lora_rates`. Either may be a schedule.
     """
     warnings.warn(_DEPRECATED.format(name="lora_plus_rates"), DeprecationWarning, stacklevel=2)
-    if callable(eta_A) or callable(ratio):
-        eta_B = lambda count: _at(ratio, count) * _at(eta_A, count)  # noqa: E731
-    else:
-        eta_B = ratio * eta_A
     return _scale_by_lora_rates(
-        eta_A, eta_B, eta_other=eta_other, select_A=select_A, select_B=select_B
+        eta_A, rate_product(ratio, eta_A), eta_other=eta_other, select_A=select_A, select_B=select_B
     )
 
 

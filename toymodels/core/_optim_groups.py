@@ -64,6 +64,7 @@ from toymodels.core._lora_names import (
     leaf_paths,
     lora_named,
     matcher,
+    rate_product,
     shown,
 )
 
@@ -239,14 +240,6 @@ def _described(rates: Mapping | None, group: str) -> str:
         return ""
 
 
-def _times(ratio: Rate, rate: Rate) -> Rate:
-    if callable(ratio) or callable(rate):
-        return lambda count: (
-            (ratio(count) if callable(ratio) else ratio) * (rate(count) if callable(rate) else rate)
-        )
-    return ratio * rate
-
-
 def _factory(optimizer) -> Callable[..., optax.GradientTransformation]:
     if isinstance(optimizer, optax.GradientTransformation):
         raise UsageError(
@@ -307,7 +300,7 @@ def lora_multi_optimizer(
     """
     make = _factory(optimizer)
     extra = dict(optimizer_kwargs or {})
-    rate_B = _times(loraplus_lr_ratio, learning_rate)
+    rate_B = rate_product(loraplus_lr_ratio, learning_rate)
     rates = {
         "lora_A": learning_rate,
         "lora_B": rate_B,
