@@ -39,6 +39,7 @@ SPELLINGS = {
     ),
     "kohya": ("unet/attn1/lora_down/weight", "unet/attn1/lora_up/weight", "lora_A", "lora_B"),
     "LoRA_A": ("attn/LoRA_A", "attn/LoRA_B", "lora_A", "lora_B"),
+    "any-case": ("te/LORA_DOWN", "te/Lora_Up", "lora_A", "lora_B"),
     "linen": ("Dense_0/lora/a", "Dense_0/lora/b", "lora_A", "lora_B"),
     "nnx": ("hidden/lora/lora_a/value", "hidden/lora/lora_b/value", "lora_A", "lora_B"),
     "toymodels": ("A", "B", "lora_A", "lora_B"),

@@ -7,16 +7,16 @@ optimizer from **any** optax optimizer factory (``optax.adamw``, ``optax.contrib
 ``optax.contrib.schedule_free_adamw``, …), called once per group with its own rate, under
 ``optax.multi_transform``:
 
-==================  ===========================================================================
-group               rate
-==================  ===========================================================================
-``lora_A``          η = ``learning_rate``
-``lora_B``          λ·η (``loraplus_lr_ratio``, default 1: plain LoRA)
+====================  =========================================================================
+group                 rate
+====================  =========================================================================
+``lora_A``            η = ``learning_rate``
+``lora_B``            λ·η (``loraplus_lr_ratio``, default 1: plain LoRA)
 ``lora_embedding_A``  ``loraplus_lr_embedding`` if given, else η (PEFT's default is 1e-6)
 ``lora_embedding_B``  ``loraplus_lr_embedding`` if given, else λ·η
-``other``           ``other_learning_rate``, default η: biases, norms, heads train as usual
-``frozen``          no update (``optax.set_to_zero``): only what ``freeze`` names, on purpose
-==================  ===========================================================================
+``other``             ``other_learning_rate``, default η: biases, norms, heads train as usual
+``frozen``            no update (``optax.set_to_zero``): only what ``freeze`` names, on purpose
+====================  =========================================================================
 
 Each group's optimizer applies its own rate and sign, so nothing negates an update at the end of a
 chain and a leaf outside the LoRA groups is never left with an un-negated (ascending) update, as
