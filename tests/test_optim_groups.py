@@ -264,6 +264,19 @@ def test_loraplus_ratio_and_embedding_rate_set_each_groups_first_adam_step():
     )
 
 
+def test_other_optimizer_kwargs_reach_the_other_group_only():
+    zero = jax.tree_util.tree_map(jnp.zeros_like, PARAMS)
+    opt = lora_multi_optimizer(
+        optax.adamw,
+        0.1,
+        optimizer_kwargs={"weight_decay": 0.5},
+        other_optimizer_kwargs={"weight_decay": 0.0},
+    )
+    updates, _ = opt.update(zero, opt.init(PARAMS), PARAMS)  # only the decay moves anything
+    np.testing.assert_allclose(updates["attn"]["lora_A"], -0.05 * PARAMS["attn"]["lora_A"])
+    assert float(jnp.abs(updates["norm"]["scale"]).max()) == 0.0
+
+
 # --- inject_hyperparams --------------------------------------------------------------------------
 
 

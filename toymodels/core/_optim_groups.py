@@ -275,6 +275,7 @@ def lora_multi_optimizer(
     select_embedding_B: Selector | None = None,
     allow_non_lora_names: bool = False,
     optimizer_kwargs: Mapping | None = None,
+    other_optimizer_kwargs: Mapping | None = None,
     show_labels: bool = False,
 ) -> optax.GradientTransformationExtraArgs:
     """One optax optimizer per LoRA group, each at its own rate (module docstring), as a whole
@@ -292,6 +293,8 @@ def lora_multi_optimizer(
       other_learning_rate: the rate of every other leaf; ``None`` (default) is η.
       freeze, select_*, allow_non_lora_names: as in :func:`lora_labels`.
       optimizer_kwargs: more keyword arguments for every group's optimizer.
+      other_optimizer_kwargs: ones for the ``other`` group only, over ``optimizer_kwargs``
+        (``{"weight_decay": 0.0}``: no decay on biases and norms, as PEFT's no-decay group).
       show_labels: print :func:`lora_label_table` (path, group, rate) when the state is made.
 
     Under ``optax.inject_hyperparams(lora_multi_optimizer)``, name the optimizer by a string and
@@ -310,7 +313,10 @@ def lora_multi_optimizer(
         "lora_embedding_B": rate_B if loraplus_lr_embedding is None else loraplus_lr_embedding,
         "other": learning_rate if other_learning_rate is None else other_learning_rate,
     }
-    transforms = {group: make(learning_rate=rate, **extra) for group, rate in rates.items()}
+    kwargs = {group: extra for group in rates} | {
+        "other": extra | dict(other_optimizer_kwargs or {})
+    }
+    transforms = {group: make(learning_rate=rate, **kwargs[group]) for group, rate in rates.items()}
     transforms["frozen"] = optax.set_to_zero()
     selection = dict(
         select_A=select_A,
