@@ -13,6 +13,9 @@
 #      (models, training, optimizers, kernels; the CPU-kernel tests are deselected with -k, since
 #      on a GPU the kernel is never used);
 #   5. the stability-edge `paper` preset (`lora-sweep edge --preset paper`);
+#   6. the wide edge run past the CPU's reach: `lora-sweep edge --preset wide` at widths
+#      2^14 … 2^17 (T = 25, 8 seeds, the hidden layer drawn through the Gram matrix; it resumes,
+#      so a step cut by its timeout keeps its finished cells);
 #
 # each under its own timeout, and write ONE JSON record (device_check.json: device, wall times,
 # run-steps/s, ratios to the CPU figures of docs/performance.md, peak GPU memory per step) plus a
@@ -53,17 +56,19 @@ if [ "$PLATFORM" = cpu ]; then
     # Dry run: the same steps on tiny settings, to check the script's plumbing without a GPU.
     FIGURE2_ARGS=(figure2 --preset smoke)
     EDGE_ARGS=(edge --preset smoke)
+    WIDE_ARGS=(edge --preset wide --widths 2^5:2^7 --seeds 0:1 --steps 3)
     BENCH_ARGS=(--smoke --quiet)
     # Every file is collected (imports and paths checked); one fast test of each kind runs.
     PYTEST_ARGS=("${TEST_FILES[@]}" -q -p no:cacheprovider -n 0
         -k "not cpukernel and (linear_gradients_equal or updates_are_scaled or default_block_divides)")
-    T_FIGURE2=120 T_BENCH=120 T_TESTS=120 T_EDGE=120
+    T_FIGURE2=120 T_BENCH=120 T_TESTS=120 T_EDGE=120 T_WIDE=120
 else
     FIGURE2_ARGS=(figure2 --preset paper)
     EDGE_ARGS=(edge --preset paper)
+    WIDE_ARGS=(edge --preset wide --widths 2^14:2^17)
     BENCH_ARGS=(--quiet)
     PYTEST_ARGS=("${TEST_FILES[@]}" -q -p no:cacheprovider -n 0 -k "not cpukernel" --maxfail=10)
-    T_FIGURE2=150 T_BENCH=90 T_TESTS=120 T_EDGE=150
+    T_FIGURE2=120 T_BENCH=60 T_TESTS=90 T_EDGE=90 T_WIDE=120
 fi
 
 START=$(date +%s)
@@ -129,6 +134,7 @@ else
     step benchmark "$T_BENCH" bench "${BENCH_ARGS[@]}" --json "$OUT/bench.json"
     step tests "$T_TESTS" pytest "${PYTEST_ARGS[@]}"
     step edge_paper "$T_EDGE" sweep "${EDGE_ARGS[@]}" --out "$OUT/edge.nc" --quiet --json
+    step edge_wide "$T_WIDE" sweep "${WIDE_ARGS[@]}" --out "$OUT/edge-wide.nc" --quiet --json
 fi
 "$PYTHON" -m benchmarks.device_check summarize "$OUT" >"$OUT/logs/summary.log" 2>&1 || FAILED=1
 echo "[device_check] done in $(($(date +%s) - START))s: $OUT/device_check.json"

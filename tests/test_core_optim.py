@@ -1,4 +1,7 @@
-"""The per-matrix learning-rate transformation: exact scaling, selection by path, traced rates."""
+"""The per-matrix learning-rate transformation: exact scaling, selection by path, traced rates.
+
+``scale_by_lora_rates`` and ``lora_plus_rates`` are deprecated (tests/test_optim_groups.py checks
+the warning); these tests keep their behaviour, so the warning is ignored here."""
 
 from __future__ import annotations
 
@@ -12,7 +15,9 @@ from hypothesis import strategies as st
 
 from toymodels import lora_optimizer, lora_plus_rates, scale_by_lora_rates
 from toymodels.core._errors import UsageError
-from toymodels.core._optim import lora_labels
+from toymodels.core._optim import rate_labels as lora_labels
+
+pytestmark = pytest.mark.filterwarnings("ignore:.* is deprecated:DeprecationWarning")
 
 PARAMS = {"A": jnp.arange(6.0).reshape(2, 3), "B": jnp.arange(6.0).reshape(3, 2) - 2.0}
 rates = st.floats(min_value=2.0**-20, max_value=2.0**10, width=32)

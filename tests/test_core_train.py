@@ -313,3 +313,33 @@ def test_init_A_and_init_B_cells_share_the_frozen_features_and_numbers_do_not_ch
     fresh_B = train_grid(config_B, ETA_A, ETA_B, SEEDS)
     for name, values in fresh_B.metrics.items():
         np.testing.assert_array_equal(cached_B.metrics[name], values, err_msg=name)
+
+
+def test_the_gram_draw_gives_the_weight_draws_law_of_the_hidden_features():
+    """H − Y_in has covariance z zᵀ/n across hidden units under both draws (core/_gram.py)."""
+    from toymodels.core import _gram
+
+    x = jax.random.normal(jax.random.PRNGKey(3), (6, 5))
+    width = 2048
+    key = jax.random.PRNGKey(4)
+    frozen = _models.init_student(key, width=width, input_dim=5)
+    weights = _models.teacher_student_features(frozen, x)
+    gram = _gram.gram_features(key, x, width=width)
+    assert jnp.array_equal(weights.z, gram.z)  # W_in from the same key: the same array
+    Y_in = x @ frozen.W_in.T
+    K = weights.z @ weights.z.T / width
+    for features in (weights, gram):
+        G = features.H - Y_in
+        assert jnp.allclose(G @ G.T / width, K, atol=0.1 * float(K.max()))
+    # and the two draws are different matrices (another random stream), not a copy
+    assert not jnp.allclose(weights.H, gram.H, atol=1e-3)
+
+
+def test_a_sweep_with_the_gram_draw_trains_and_rejects_a_model_without_W_h():
+    config = TrainConfig(width=64, init="A", steps=3, feature_draw="gram", n_train=20, n_test=5)
+    result = train_grid(config, np.array([1e-2]), np.array([1e-2]), np.array([0, 1]))
+    assert np.isfinite(result.metrics["train_loss"]).all()
+    with pytest.raises(UsageError, match="teacher-student model only"):
+        TrainConfig(model="lora-mlp", feature_draw="gram")
+    with pytest.raises(UsageError, match="feature_draw must be one of"):
+        TrainConfig(feature_draw="cholesky")

@@ -23,7 +23,7 @@ from benchmarks import device_check
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "benchmarks" / "device_check.sh"
-STEPS = ("figure2_paper", "benchmark", "tests", "edge_paper")
+STEPS = ("figure2_paper", "benchmark", "tests", "edge_paper", "edge_wide")
 #: A hang guard for the whole script, far above its dry run's time on a loaded machine.
 HANG_GUARD_S = 1200
 
@@ -71,6 +71,7 @@ def test_the_dry_run_passes_every_step_of_the_real_script(tmp_path):
     assert re.search(r"\b[1-9]\d* passed", (out / "logs" / "tests.log").read_text())
     assert record["device"]["jax_backend"] == "cpu"
     assert (out / "figure2.nc").is_file() and (out / "edge.nc").is_file()
+    assert (out / "edge-wide.nc").is_file()
 
 
 def test_a_missing_prerequisite_is_one_line_and_exit_2_before_any_step(tmp_path):

@@ -280,7 +280,10 @@ def test_marked_block_runs(block, sandbox, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     if block.kind == "python":
         monkeypatch.chdir(sandbox)
-        exec(compile(block.text, block.id, "exec"), {"__name__": "__docs__"})
+        # dont_inherit: run the block as a reader's script runs, without this file's
+        # `from __future__ import annotations` (string annotations break Equinox modules here).
+        code = compile(block.text, block.id, "exec", dont_inherit=True)
+        exec(code, {"__name__": "__docs__"})
         return
     exact = block.marker == "runnable: output"
     for command in commands(block):

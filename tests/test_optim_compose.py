@@ -1,5 +1,8 @@
 """The LoRA rate transformations compose like optax's own: injectable hyperparameters, schedules,
-selectors that match LoRA naming only, and a sign convention that the mistaken chain shows."""
+selectors that match LoRA naming only, and a sign convention that the mistaken chain shows.
+
+``scale_by_lora_rates`` and ``lora_plus_rates`` are deprecated (tests/test_optim_groups.py checks
+the warning); these tests keep their behaviour, so the warning is ignored here."""
 
 from __future__ import annotations
 
@@ -10,7 +13,10 @@ import optax
 import pytest
 
 from toymodels import UsageError, lora_optimizer, lora_plus_rates, scale_by_lora_rates
-from toymodels.core._optim import SELECT_A, SELECT_B, _matcher, lora_labels
+from toymodels.core._optim import SELECT_A, SELECT_B, _matcher
+from toymodels.core._optim import rate_labels as lora_labels
+
+pytestmark = pytest.mark.filterwarnings("ignore:.* is deprecated:DeprecationWarning")
 
 PARAMS = {
     "layer": {

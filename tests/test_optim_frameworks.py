@@ -1,11 +1,8 @@
-"""The LoRA rates on users' own models: the examples of docs/models.md run (optax, Flax NNX,
-Equinox), and on both libraries' LoRA models the first Adam step moves exactly the LoRA B matrices
-by ±η_B and nothing frozen."""
+"""The LoRA group optimizer on users' own models: on Flax NNX's and Equinox's LoRA modules the
+first Adam step moves exactly the LoRA B matrices by ±η_B and nothing frozen. (The examples of
+docs/lora-optimizers.md are run by tests/test_docs_blocks.py.)"""
 
 from __future__ import annotations
-
-import re
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -13,30 +10,8 @@ import numpy as np
 import optax
 import pytest
 
-from toymodels import lora_plus_rates
-
-DOC = (Path(__file__).resolve().parents[1] / "docs" / "models.md").read_text(encoding="utf-8")
-SECTION = DOC.split("## Per-matrix learning rates")[1].split("\n## ")[0]
-BLOCKS = re.findall(r"```python\n(.*?)```", SECTION, flags=re.DOTALL)
-NEEDS = {"from flax import nnx": "flax", "import equinox": "equinox"}
-
-
-def _block_id(block: str) -> str:
-    return next((module for line, module in NEEDS.items() if line in block), "optax")
-
-
-def test_the_section_has_the_three_examples():
-    assert sorted(map(_block_id, BLOCKS)) == ["equinox", "flax", "optax"]
-
-
-@pytest.mark.parametrize("block", BLOCKS, ids=[_block_id(b) for b in BLOCKS])
-def test_docs_example_runs(block):
-    # A safety net only: flax and equinox are in the `test` extra, so `make test` runs these.
-    for line, module in NEEDS.items():
-        if line in block:
-            pytest.importorskip(module)
-    exec(compile(block, f"docs/models.md[{_block_id(block)}]", "exec"), {})
-
+from toymodels import lora_multi_optimizer
+from toymodels.core._lora_names import path_name
 
 ETA_A, RATIO = 1e-2, 16.0
 
@@ -47,15 +22,13 @@ def _first_step_moves(before: dict, after: dict) -> dict:
 
 
 def _by_path(tree) -> dict:
-    from toymodels.core._optim import path_name
-
     return {path_name(p): jnp.array(leaf) for p, leaf in jax.tree_util.tree_leaves_with_path(tree)}
 
 
 def test_flax_nnx_lora_linear_first_adam_step_moves_only_lora_b_by_eta_B():
     nnx = pytest.importorskip("flax.nnx")
     model = nnx.LoRALinear(6, 5, lora_rank=2, rngs=nnx.Rngs(0))
-    tx = optax.chain(optax.scale_by_adam(), lora_plus_rates(ETA_A, ratio=RATIO))
+    tx = lora_multi_optimizer(optax.adam, ETA_A, loraplus_lr_ratio=RATIO)
     optimizer = nnx.Optimizer(model, tx, wrt=nnx.LoRAParam)
     x = jax.random.normal(jax.random.PRNGKey(1), (7, 6))
     before = _by_path(nnx.state(model, nnx.Param))
@@ -100,7 +73,7 @@ def test_equinox_lora_module_first_adam_step_moves_only_lora_B_by_eta_B():
         lora_A=jax.random.normal(k[1], (2, 6)),
         lora_B=jnp.zeros((5, 2)),
     )
-    opt = optax.chain(optax.scale_by_adam(), lora_plus_rates(ETA_A, RATIO, eta_other=0.0))
+    opt = lora_multi_optimizer(optax.adam, ETA_A, loraplus_lr_ratio=RATIO, freeze=True)
     params = eqx.filter(model, eqx.is_array)
     x = jax.random.normal(k[2], (7, 6))
 

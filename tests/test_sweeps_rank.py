@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from toymodels import cli
+from toymodels.analysis import _rank as _rank_analysis
 from toymodels.core import UsageError
-from toymodels.sweeps import _rank, _rank_analysis, _store
+from toymodels.sweeps import _rank, _store
 
 TINY = {
     "model": "linear",

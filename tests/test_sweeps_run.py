@@ -332,8 +332,8 @@ def test_heatmap_flattens_the_2d_grid_into_lr(tmp_path, capsys):
 
 
 def analysis_best(ds):
-    from toymodels.sweeps import _analysis as analysis
+    from toymodels.sweeps import _losses as losses
 
-    mean = analysis.mean_loss(ds, "train_loss").isel(init=0, width=0)
+    mean = losses.mean_loss(ds, "train_loss").isel(init=0, width=0)
     index = int(np.argmin(np.where(np.isfinite(mean), mean, np.inf)))
     return float(ds["eta_A"][index]), float(ds["eta_B"][index])

@@ -1,9 +1,10 @@
 """JAX toy models that check the LoRA width-scaling theory empirically.
 
 The package is split into wings (docs/architecture.md): ``toymodels.core`` (data, models,
-optimizers, training), ``toymodels.sweeps`` (width sweeps, results store, analysis),
-``toymodels.gamma`` (the empirical-γ check), ``toymodels.reproduce`` (figures, claims, workflow)
-and ``toymodels.cli`` (``lora-sweep``). The names most used are re-exported here.
+optimizers, training), ``toymodels.sweeps`` (width sweeps, results store),
+``toymodels.analysis`` (exponents, edges, horizons, summaries), ``toymodels.gamma`` (the
+empirical-γ check), ``toymodels.reproduce`` (figures, claims, workflow) and ``toymodels.cli``
+(``lora-sweep``). The names most used are re-exported here.
 """
 
 import os as _os
@@ -38,6 +39,16 @@ _EXPORTS = {
     "linear_data": "toymodels.core",
     "lora_layer": "toymodels.core",
     "lora_mlp": "toymodels.core",
+    "PathSelector": "toymodels.core",
+    "init_lora": "toymodels.core",
+    "lora_initializers": "toymodels.core",
+    "lora_label_table": "toymodels.core",
+    "lora_labels": "toymodels.core",
+    "lora_multi_optimizer": "toymodels.core",
+    "lora_scaling": "toymodels.core",
+    "nnx_lora": "toymodels.core",
+    "nnx_lora_linear": "toymodels.core",
+    "reinit_lora": "toymodels.core",
     "lora_optimizer": "toymodels.core",
     "lora_plus_rates": "toymodels.core",
     "scale_by_lora_rates": "toymodels.core",
@@ -52,6 +63,7 @@ _EXPORTS = {
     "load_results": "toymodels.sweeps",
     "optimal_rates": "toymodels.sweeps",
     "run_sweep": "toymodels.sweeps",
+    "summarize": "toymodels.analysis",
 }
 
 
@@ -69,6 +81,7 @@ __all__ = [
     "LayerFeatures",
     "LinearParams",
     "Lora",
+    "PathSelector",
     "PowerLawFit",
     "Student",
     "SweepConfig",
@@ -78,17 +91,27 @@ __all__ = [
     "canonical_init",
     "coordcheck",
     "fit_power_law",
+    "init_lora",
     "linear",
     "linear_data",
     "load_results",
+    "lora_initializers",
+    "lora_label_table",
+    "lora_labels",
     "lora_layer",
     "lora_mlp",
+    "lora_multi_optimizer",
     "lora_optimizer",
     "lora_plus_rates",
+    "lora_scaling",
+    "nnx_lora",
+    "nnx_lora_linear",
     "optimal_rates",
+    "reinit_lora",
     "run_sweep",
     "scale_by_lora_rates",
     "sine_data",
+    "summarize",
     "teacher_student",
     "teacher_student_data",
     "train_grid",

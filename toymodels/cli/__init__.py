@@ -38,6 +38,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "toymodels.cli._transfer",  # transfer, exponents
     "toymodels.cli._figures",  # figures
     "toymodels.cli._verify",  # verify
+    "toymodels.cli._horizon",  # horizon
 )
 
 

@@ -21,7 +21,13 @@ from toymodels.core import UsageError
 
 #: The results stores this command reads, one flag each (the figures are
 #: ``toymodels.reproduce.FIGURE_STEMS``).
-STORES = ("figure2", "figure3", "heatmap", "edge")
+STORES = ("figure2", "figure3", "heatmap", "edge", "wide")
+#: The file names each store is looked up by in ``--results``, ours first, then the sweeps'
+#: defaults (EXPERIMENT-PRESET.nc), paper before quick.
+STORE_FILES = {
+    **{s: (f"{s}.nc", f"{s}-paper.nc", f"{s}-quick.nc") for s in STORES[:4]},
+    "wide": ("edge-wide.nc",),
+}
 
 
 def add_parser(subparsers) -> None:
@@ -35,7 +41,7 @@ def add_parser(subparsers) -> None:
         "--results",
         type=Path,
         metavar="DIR",
-        help="folder holding figure2.nc, figure3.nc, heatmap.nc and/or edge.nc",
+        help="folder holding figure2.nc, figure3.nc, heatmap.nc, edge.nc and/or edge-wide.nc",
     )
     for store in STORES:
         parser.add_argument(
@@ -81,14 +87,12 @@ def resolve_stores(args: argparse.Namespace) -> dict[str, Path]:
                 raise UsageError(f"--{store} {explicit}: no such file")
             paths[store] = explicit
         elif args.results is not None:
-            # our names first, then the sweeps' defaults (EXPERIMENT-PRESET.nc), paper before quick
-            names = (f"{store}.nc", f"{store}-paper.nc", f"{store}-quick.nc")
-            found = [args.results / n for n in names if (args.results / n).is_file()]
+            found = [args.results / n for n in STORE_FILES[store] if (args.results / n).is_file()]
             if found:
                 paths[store] = found[0]
     if not paths:
         raise UsageError(
-            "no results to plot: give --results DIR or --figure2/--figure3/--heatmap/--edge"
+            "no results to plot: give --results DIR or --figure2/--figure3/--heatmap/--edge/--wide"
         )
     return paths
 
@@ -122,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
     # Imported here, not at the top: matplotlib and xarray would slow `lora-sweep --help`.
     from toymodels import _signals, load_results
     from toymodels.reproduce import check_claims, claims_table, make_figures
+    from toymodels.reproduce._claims import horizon_report
 
     stores = {name: load_results(path) for name, path in resolve_stores(args).items()}
     folder = args.out or fresh_folder()
@@ -146,4 +151,8 @@ def run(args: argparse.Namespace) -> int:
         if args.claims:
             print()
             print(claims_table(checks))
+            report = horizon_report(**stores)
+            if report:
+                print()
+                print(report)
     return 0

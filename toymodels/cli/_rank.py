@@ -1,7 +1,7 @@
 """`lora-sweep rank`: the stability edge and the optimal rate against the LoRA rank r.
 
 Trains (or resumes) a rank sweep (``toymodels.sweeps._rank``) and prints its summary
-(``toymodels.sweeps._rank_analysis``): per multiplier s and init, η_edge(r) and η*(r) ∝ r^b at a
+(``toymodels.analysis._rank``): per multiplier s and init, η_edge(r) and η*(r) ∝ r^b at a
 fixed width, and along r = n^κ, with bootstrap intervals over seeds against the calculator.
 ``--summary-only`` reads an existing results file without training. Bad input: one line on
 stderr, exit 2, nothing written.
@@ -84,8 +84,9 @@ def default_out(model: str, preset: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    from toymodels.analysis import _edge
     from toymodels.core import UsageError
-    from toymodels.sweeps import _edge, _rank, _store
+    from toymodels.sweeps import _rank, _store
 
     level = _edge.check_level(args.level) if args.level is not None else _edge.DEFAULT_LEVEL
     if args.window < 1:
@@ -138,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
 
 def report(ds, out, *, level: float, window: int, min_rank: int, as_json: bool) -> int:
     """Print the summary of the rank sweep ``ds`` (also `lora-sweep summary FILE` of one)."""
-    from toymodels.sweeps import _rank_analysis
+    from toymodels.analysis import _rank as _rank_analysis
 
     summary = _rank_analysis.summarize_rank(ds, level=level, window=window, min_rank=min_rank)
     if as_json:

@@ -1,31 +1,35 @@
-"""Per-matrix learning rates for LoRA as an optax transformation (LoRA+: η_B ≠ η_A).
+"""Per-matrix learning rates for LoRA as one optax link (LoRA+: η_B ≠ η_A), and the toy models'
+optimizers.
 
-:func:`scale_by_lora_rates` is the last link of an optax chain, in place of
-``optax.scale_by_learning_rate``: it multiplies each update by **−η_A or −η_B** according to the
-parameter's path in the pytree. The minus sign is the step: put it after a transformation that has
-not applied a rate already (``optax.scale_by_adam()``, not ``optax.adam(lr)``), and apply the
-result with ``optax.apply_updates``. It works on any pytree (nested dicts, NamedTuples, Flax NNX
-states, Equinox modules); the rates may be traced arrays, so a whole grid of rates can be vmapped
-through one compiled training step, or optax schedules (callables of the step count).
+**For your own models use** :func:`~toymodels.core._optim_groups.lora_multi_optimizer` (one optax
+optimizer per LoRA group, ``optax.multi_transform``; nothing negates an update at the end of a
+chain). :func:`scale_by_lora_rates` and :func:`lora_plus_rates` are deprecated (a
+``DeprecationWarning`` points there): they are the last link of a chain and multiply each update by
+**−η_A or −η_B**, which is only right after a transformation that applied no rate
+(``optax.scale_by_adam()``). After a whole optimizer (``optax.adamw(1.0)``, ``contrib.prodigy``)
+the update is negated twice and the chain **ascends**; under ``optax.masked`` the masked-out leaves
+keep their un-negated Adam update and climb the gradient, so that is now a :class:`UsageError`.
+:func:`lora_optimizer` (``sgd``, ``adam``, ``adamw`` with rates η_A, η_B) is a whole optimizer and
+stays: it is the toy models' optimizer, with the papers' defaults (b2 = 0.99, no weight decay),
+which are **not optax's** (b2 = 0.999; adamw's weight decay 1e-4).
 
-The three factories compose like optax's own: every argument is a named parameter, so
-``optax.inject_hyperparams(lora_plus_rates)(eta_A=..., ratio=...)`` makes the rates hyperparameters
-that can be read and changed in the optimizer state (regex selectors pass through as they are; a
-predicate selector must be named in ``static_args``: optax takes every callable for a schedule).
+The rates may be traced arrays (a grid of rates vmapped through one compiled step) or optax
+schedules; every argument is a named parameter, so ``optax.inject_hyperparams`` makes the rates
+hyperparameters (a predicate selector must be a :class:`PathSelector`, or named in
+``static_args``: optax takes every bare callable for a schedule).
 
-Which leaves are A and B: a leaf is an A matrix when a component of its path (the dict keys,
-attribute names and indices joined by ``/``, see :func:`path_name`) is exactly ``lora_A``,
-``lora_a`` or ``A``, and a B matrix when one is exactly ``lora_B``, ``lora_b`` or ``B``. A lone
-``a`` or ``b`` is never selected by default (``…/linear_0/b`` is a Haiku bias). Each selector must
-match at least one leaf, whatever ``eta_other``, so a typo is an error rather than a model that
-silently does not train.
+Which leaves are A and B: the default spellings of toymodels.core._lora_names (``lora_A``,
+``lora_down``, ``LoRA_A``, linen ``lora/a``, the whole path ``A``; B likewise; never a nested bare
+``A`` such as an SSM's ``mixer/A``, nor a lone ``a``/``b``). Each selector must match at least one
+leaf, and a LoRA-named leaf that neither takes gets a warning, so that ``eta_other=0.0`` never
+freezes a LoRA matrix without a word.
 
-Example: LoRA+ (η_B = λ·η_A) on a user's own model with Adam; the frozen kernel gets no update.
+Example: the toy models' Adam with LoRA+ rates; the frozen kernel gets no update.
 
 >>> import jax.numpy as jnp, optax
 >>> params = {"attn": {"kernel": jnp.ones((3, 3)),
 ...                    "lora_A": jnp.ones((2, 3)), "lora_B": jnp.ones((3, 2))}}
->>> opt = optax.chain(optax.scale_by_adam(), lora_plus_rates(1e-3, ratio=16.0, eta_other=0.0))
+>>> opt = lora_optimizer("adam", 1e-3, 1.6e-2, eta_other=0.0)
 >>> grads = jax.tree_util.tree_map(jnp.ones_like, params)
 >>> updates, _ = opt.update(grads, opt.init(params), params)
 >>> [round(float(u[0, 0]), 6) for u in jax.tree_util.tree_leaves(updates)]
@@ -34,69 +38,60 @@ Example: LoRA+ (η_B = λ·η_A) on a user's own model with Adam; the frozen ker
 The same with the rates as injectable hyperparameters (a warm-up schedule for η_A):
 
 >>> warmup = optax.linear_schedule(0.0, 1e-3, transition_steps=10)
->>> opt = optax.chain(optax.scale_by_adam(), optax.inject_hyperparams(lora_plus_rates)(
-...     eta_A=warmup, ratio=16.0, eta_other=0.0))
+>>> opt = optax.inject_hyperparams(lora_optimizer)("adam", warmup, 1.6e-2, eta_other=0.0)
 >>> state = opt.init(params)
->>> float(state[1].hyperparams["ratio"])
-16.0
+>>> round(float(state.hyperparams["eta_B"]), 6)
+0.016
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+import warnings
 
 import jax
 import jax.numpy as jnp
 import optax
 
 from toymodels.core._errors import UsageError
+from toymodels.core._lora_names import (
+    SELECT_A,
+    SELECT_B,
+    PathSelector,
+    Rate,
+    Selector,
+    lora_named,
+    matcher,
+    path_name,
+    rate_at,
+    rate_product,
+    shown,
+)
 
-Selector = str | Callable[[str], bool]
-"""A regex searched in the parameter's path (``"layer/lora_A"``), or a predicate on that path."""
-
-Rate = float | jax.Array | Callable[[jax.Array], jax.Array]
-"""A learning rate: a number, a scalar array (possibly traced) or an optax schedule of the count."""
-
-# A path component that is exactly lora_A, lora_a or A (B likewise): this package's models and the
-# usual LoRA naming ("…/lora_A/kernel" matches too, since "lora_A" is a component). A lone "a" or
-# "b" is not: it is a bias or a scale in too many libraries (Haiku's Linear names its bias "b").
-SELECT_A = r"(?:^|/)(?:lora_[Aa]|A)(?:/|$)"
-SELECT_B = r"(?:^|/)(?:lora_[Bb]|B)(?:/|$)"
+__all__ = ["SELECT_A", "SELECT_B", "PathSelector", "Rate", "Selector", "path_name"]
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 
+_matcher = matcher  # the name the older tests use
 
-def path_name(path) -> str:
-    """A pytree key path as ``"outer/inner/leaf"`` (dict keys, attribute names, indices)."""
-    parts = []
-    for key in path:
-        for attribute in ("key", "name", "idx"):
-            if hasattr(key, attribute):
-                parts.append(str(getattr(key, attribute)))
-                break
-        else:
-            parts.append(str(key))
-    return "/".join(parts)
+_DEPRECATED = (
+    "{name} is deprecated: it negates the update at the end of a chain, so after a whole "
+    "optimizer (optax.adamw(1.0), contrib.prodigy) or under optax.masked a leaf climbs the "
+    "gradient. Use toymodels.lora_multi_optimizer(optax.adam, eta_A, loraplus_lr_ratio=..., "
+    "freeze=...) (docs/lora-optimizers.md)"
+)
 
 
-def _matcher(selector: Selector) -> Callable[[str], bool]:
-    if callable(selector):
-        return selector
-    pattern = re.compile(selector)
-    return lambda name: pattern.search(name) is not None
-
-
-def lora_labels(tree, *, select_A: Selector = SELECT_A, select_B: Selector = SELECT_B):
-    """The label ``"A"``, ``"B"`` or ``"other"`` of each leaf of ``tree`` (a pytree of strings).
+def rate_labels(tree, *, select_A: Selector = SELECT_A, select_B: Selector = SELECT_B):
+    """The label ``"A"``, ``"B"`` or ``"other"`` of each leaf of ``tree`` (a pytree of strings),
+    as the per-matrix rates see them (the groups of the new factory: ``toymodels.lora_labels``).
 
     Raises :class:`UsageError` when a leaf is selected as both A and B, or when a selector matches
     no leaf.
 
-    >>> lora_labels({"linear_0": {"w": 0, "b": 0}, "lora_A": 0, "lora_B": 0})
+    >>> rate_labels({"linear_0": {"w": 0, "b": 0}, "lora_A": 0, "lora_B": 0})
     {'linear_0': {'b': 'other', 'w': 'other'}, 'lora_A': 'A', 'lora_B': 'B'}
     """
-    is_A, is_B = _matcher(select_A), _matcher(select_B)
+    is_A, is_B = matcher(select_A), matcher(select_B)
 
     def label(path, _):
         name = path_name(path)
@@ -110,20 +105,20 @@ def lora_labels(tree, *, select_A: Selector = SELECT_A, select_B: Selector = SEL
     for which, selector in (("A", select_A), ("B", select_B)):
         if which not in found:
             names = [path_name(path) for path, _ in jax.tree_util.tree_leaves_with_path(tree)]
-            shown = ", ".join(names[:6]) + (f", … ({len(names)} in all)" if len(names) > 6 else "")
             raise UsageError(
-                f"select_{which}={selector!r} matches no parameter (paths: {shown}); "
+                f"select_{which}={selector!r} matches no parameter (paths: {shown(names)}); "
                 "name the LoRA matrices lora_A/lora_B or pass select_A/select_B"
             )
     return labels
 
 
-def _at(rate: Rate, count):
-    """The value of a constant or scheduled rate at step ``count``."""
-    return rate(count) if callable(rate) else rate
+def _masked_out(tree) -> bool:
+    """Whether ``optax.masked`` hid some leaves of ``tree`` (they are ``optax.MaskedNode``)."""
+    is_masked = lambda x: isinstance(x, optax.MaskedNode)  # noqa: E731
+    return any(map(is_masked, jax.tree_util.tree_leaves(tree, is_leaf=is_masked)))
 
 
-def scale_by_lora_rates(
+def _scale_by_lora_rates(
     eta_A: Rate,
     eta_B: Rate,
     *,
@@ -131,51 +126,52 @@ def scale_by_lora_rates(
     select_A: Selector = SELECT_A,
     select_B: Selector = SELECT_B,
 ) -> optax.GradientTransformation:
-    """Scale updates by −η_A on the A matrices and −η_B on the B matrices (the minus is the step).
+    """Scale updates by −η_A on the A matrices and −η_B on the B matrices (the minus is the step):
+    :func:`scale_by_lora_rates` without the deprecation warning, for :func:`lora_optimizer`.
 
-    Args:
-      eta_A, eta_B: learning rates: Python floats, scalar arrays (possibly traced) or optax
-        schedules (callables of the update count, starting at 0).
-      eta_other: rate of every other leaf (``0.0`` freezes them). ``None`` (default) makes an
-        unselected leaf an error.
-      select_A, select_B: which leaves are A and B (:data:`Selector`); the defaults match a path
-        component that is exactly ``lora_A``/``lora_a``/``A`` and ``lora_B``/``lora_b``/``B``.
-        Each must match at least one leaf.
-
-    Returns:
-      An ``optax.GradientTransformation``, stateless for constant rates and counting updates
-      (``optax.ScaleByScheduleState``) when a rate is a schedule. Use it last in a chain, like
-      ``optax.scale_by_learning_rate``: ``chain(scale_by_adam(), scale_by_lora_rates(…))``. Never
-      after a whole optimizer such as ``optax.adamw(1.0)``, which has already negated the update:
-      that chain ascends.
+    Stateless for constant rates; counts updates (``optax.ScaleByScheduleState``) when a rate is a
+    schedule.
     """
     rates = {"A": eta_A, "B": eta_B, "other": eta_other}
     scheduled = any(callable(rate) for rate in rates.values())
 
-    def labels_of(tree):
-        labels = lora_labels(tree, select_A=select_A, select_B=select_B)
-        if eta_other is None:
-            unselected = [
-                path_name(path)
-                for path, label in jax.tree_util.tree_leaves_with_path(labels)
-                if label == "other"
-            ]
-            if unselected:
-                raise UsageError(
-                    f"parameters {unselected} match neither select_A nor select_B "
-                    "(pass eta_other=0.0 to freeze them)"
-                )
+    def labels_of(tree, warn=False):
+        if _masked_out(tree):
+            raise UsageError(
+                "the LoRA rates are under optax.masked: the masked-out leaves would keep an "
+                "un-negated update and climb the gradient; use toymodels.lora_multi_optimizer "
+                "with freeze=... instead"
+            )
+        labels = rate_labels(tree, select_A=select_A, select_B=select_B)
+        unselected = [
+            path_name(path)
+            for path, label in jax.tree_util.tree_leaves_with_path(labels)
+            if label == "other"
+        ]
+        if unselected and eta_other is None:
+            raise UsageError(
+                f"parameters {unselected} match neither select_A nor select_B "
+                "(pass eta_other=0.0 to freeze them)"
+            )
+        looks_lora = [name for name in unselected if lora_named(name)]
+        if looks_lora and warn:
+            warnings.warn(
+                f"{shown(looks_lora)} look like LoRA parameters but neither select_A nor "
+                f"select_B took them; they get eta_other={eta_other!r}",
+                UserWarning,
+                stacklevel=4,
+            )
         return labels
 
     def scale(updates, count):
         return jax.tree_util.tree_map(
-            lambda u, label: -jnp.asarray(_at(rates[label], count), u.dtype) * u,
+            lambda u, label: -jnp.asarray(rate_at(rates[label], count), u.dtype) * u,
             updates,
             labels_of(updates),
         )
 
     def init_fn(params):
-        labels_of(params)
+        labels_of(params, warn=True)
         if scheduled:
             return optax.ScaleByScheduleState(count=jnp.zeros([], jnp.int32))
         return optax.EmptyState()
@@ -190,6 +186,35 @@ def scale_by_lora_rates(
     return optax.GradientTransformation(init_fn, update_fn)
 
 
+def scale_by_lora_rates(
+    eta_A: Rate,
+    eta_B: Rate,
+    *,
+    eta_other: Rate | None = None,
+    select_A: Selector = SELECT_A,
+    select_B: Selector = SELECT_B,
+) -> optax.GradientTransformation:
+    """Deprecated: use ``toymodels.lora_multi_optimizer`` (a ``DeprecationWarning`` says so).
+
+    Scales updates by −η_A on the A matrices and −η_B on the B matrices: the last link of a chain,
+    in place of ``optax.scale_by_learning_rate``, after a transformation that applied no rate
+    (``chain(scale_by_adam(), scale_by_lora_rates(…))``). **Never after a whole optimizer** such
+    as ``optax.adamw(1.0)`` (that chain ascends) and never under ``optax.masked`` (a
+    :class:`UsageError`: masked-out leaves would climb the gradient).
+
+    Args:
+      eta_A, eta_B: learning rates: Python floats, scalar arrays (possibly traced) or optax
+        schedules (callables of the update count, starting at 0).
+      eta_other: rate of every other leaf (``0.0`` freezes them; a LoRA-named leaf among them is
+        warned about). ``None`` (default) makes an unselected leaf an error.
+      select_A, select_B: which leaves are A and B (:data:`Selector`). Each must match a leaf.
+    """
+    warnings.warn(_DEPRECATED.format(name="scale_by_lora_rates"), DeprecationWarning, stacklevel=2)
+    return _scale_by_lora_rates(
+        eta_A, eta_B, eta_other=eta_other, select_A=select_A, select_B=select_B
+    )
+
+
 def lora_plus_rates(
     eta_A: Rate,
     ratio: Rate,
@@ -198,16 +223,14 @@ def lora_plus_rates(
     select_A: Selector = SELECT_A,
     select_B: Selector = SELECT_B,
 ) -> optax.GradientTransformation:
-    """LoRA+'s rates: η_B = ratio · η_A (the paper's λ; it recommends λ ≫ 1, e.g. 2⁴).
+    """Deprecated: use ``toymodels.lora_multi_optimizer(..., loraplus_lr_ratio=ratio)``.
 
-    Either may be a schedule; the other arguments are those of :func:`scale_by_lora_rates`.
+    LoRA+'s rates: η_B = ratio · η_A (the paper's λ; it recommends λ ≫ 1, e.g. 2⁴), as the last
+    link of a chain, with the dangers of :func:`scale_by_lora_rates`. Either may be a schedule.
     """
-    if callable(eta_A) or callable(ratio):
-        eta_B = lambda count: _at(ratio, count) * _at(eta_A, count)  # noqa: E731
-    else:
-        eta_B = ratio * eta_A
-    return scale_by_lora_rates(
-        eta_A, eta_B, eta_other=eta_other, select_A=select_A, select_B=select_B
+    warnings.warn(_DEPRECATED.format(name="lora_plus_rates"), DeprecationWarning, stacklevel=2)
+    return _scale_by_lora_rates(
+        eta_A, rate_product(ratio, eta_A), eta_other=eta_other, select_A=select_A, select_B=select_B
     )
 
 
@@ -224,15 +247,20 @@ def lora_optimizer(
     select_A: Selector = SELECT_A,
     select_B: Selector = SELECT_B,
 ) -> optax.GradientTransformation:
-    """``sgd``, ``adam`` or ``adamw`` (optax's, with decoupled weight decay) with rates η_A, η_B.
+    """``sgd``, ``adam`` or ``adamw`` (optax's, with decoupled weight decay) with rates η_A, η_B:
+    the toy models' optimizer.
 
-    A complete optimizer (its updates are added to the parameters): equal rates give exactly optax's
-    ``sgd``/``adam``/``adamw`` updates (the decay, as in optax, is scaled by the rate). The rates
-    and the selectors are those of :func:`scale_by_lora_rates`.
+    **Its defaults are the papers', not optax's**: ``b2=0.99`` (optax: 0.999) and
+    ``weight_decay=0.0`` (optax's adamw: 1e-4); ``b1=0.9`` and ``eps=1e-8`` are optax's. A complete
+    optimizer (its updates are added to the parameters): with equal rates and optax's
+    ``b2``/``weight_decay`` it gives exactly optax's ``sgd``/``adam``/``adamw`` updates (the decay,
+    as in optax, is scaled by the rate). The rates and the selectors are those of
+    :func:`scale_by_lora_rates`. For other optimizers, PEFT's groups (embedding LoRA, frozen
+    leaves) and optax's defaults: ``toymodels.lora_multi_optimizer``.
     """
     if name not in OPTIMIZERS:
         raise UsageError(f"unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")
-    rates = scale_by_lora_rates(
+    rates = _scale_by_lora_rates(
         eta_A, eta_B, eta_other=eta_other, select_A=select_A, select_B=select_B
     )
     if name == "sgd":

@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from toymodels.core import _data, _models
+from toymodels.core import _data, _gram, _models
 from toymodels.core._errors import UsageError
 from toymodels.core._instrument import layer_metrics, linear_metrics
 from toymodels.core._optim import OPTIMIZERS, lora_optimizer
@@ -123,6 +123,7 @@ class TrainConfig:
     record: bool = True
     divergence_bound: float = 1e6
     host_kernel: bool = True
+    feature_draw: str = "weights"
 
     def __post_init__(self):
         canonical_model(self.model)
@@ -161,6 +162,13 @@ class TrainConfig:
                 raise UsageError(f"{name} must lie in [0, 1), got {getattr(self, name)!r}")
         if not self.eps > 0:
             raise UsageError(f"eps must be > 0, got {self.eps!r}")
+        if self.feature_draw not in _gram.FEATURE_DRAWS:
+            raise UsageError(
+                f"feature_draw must be one of {', '.join(_gram.FEATURE_DRAWS)}, "
+                f"got {self.feature_draw!r}"
+            )
+        if self.feature_draw == "gram" and self.model != "teacher-student":
+            raise UsageError("feature_draw 'gram' draws W_h: the teacher-student model only")
         if not self.divergence_bound > 0:
             raise UsageError(f"divergence_bound must be > 0, got {self.divergence_bound!r}")
 
@@ -356,15 +364,24 @@ def _train_linear_chunk(cfg, x, y, params0, eta_A, eta_B):
     return jax.vmap(over_rates, in_axes=(None, None, 0, None, None))(x, y, params0, eta_A, eta_B)
 
 
-@partial(jax.jit, static_argnames=("model", "width"))
-def _frozen_setup(model, width, seeds, x_train, x_test):
+@partial(jax.jit, static_argnames=("model", "width", "feature_draw"))
+def _frozen_setup(model, width, seeds, x_train, x_test, feature_draw="weights"):
     """Per seed: frozen weights → precomputed train and test features (W_h is dropped here).
 
-    ``lax.map`` builds one seed at a time, so at most one n × n ``W_h`` is alive.
+    ``lax.map`` builds one seed at a time, so at most one n × n ``W_h`` is alive; with
+    ``feature_draw="gram"`` none is (train and test points drawn jointly, ``_gram.py``).
     """
 
     def one(seed):
         k_frozen, _ = jax.random.split(_data.run_key(seed))
+        if feature_draw == "gram":
+            both = _gram.gram_features(k_frozen, jnp.concatenate([x_train, x_test]), width=width)
+            split = lambda a: (a[: x_train.shape[0]], a[x_train.shape[0] :])  # noqa: E731
+            (z, z_test), (H, H_test) = split(both.z), split(both.H)
+            return (
+                _models.LayerFeatures(z, H, both.W_out),
+                _models.LayerFeatures(z_test, H_test, both.W_out),
+            )
         if model == "teacher-student":
             frozen = _models.init_student(k_frozen, width=width, input_dim=x_train.shape[1])
             features = _models.teacher_student_features
@@ -388,7 +405,7 @@ def _lora_setup(width, rank, init, B_std, seeds):
 
 
 @functools.lru_cache(maxsize=2)
-def _frozen_features(model, width, seeds, data_seed, n_train, n_test, device):
+def _frozen_features(model, width, seeds, data_seed, n_train, n_test, device, feature_draw):
     """The frozen features of a seed chunk, kept for the next cell of a sweep.
 
     Init[A] and Init[B] cells of one width share them (the frozen weights depend on the seed only),
@@ -399,7 +416,9 @@ def _frozen_features(model, width, seeds, data_seed, n_train, n_test, device):
     """
     del device
     data = _dataset(model, data_seed, _data.INPUT_DIM, n_train, n_test)
-    return _frozen_setup(model, width, np.asarray(seeds, np.int32), data.x_train, data.x_test)
+    return _frozen_setup(
+        model, width, np.asarray(seeds, np.int32), data.x_train, data.x_test, feature_draw
+    )
 
 
 @partial(jax.jit, static_argnames=("width", "rank", "init", "b_std"))
@@ -517,6 +536,7 @@ def train_grid(config: TrainConfig, eta_A, eta_B, seeds, *, chunk_size: int | No
                 config.n_train,
                 config.n_test,
                 jax.config.jax_default_device,
+                config.feature_draw,
             )
             lora0 = _lora_setup(
                 config.width, config.rank, config.init, config.initial_B_std, seeds[seed_idx]

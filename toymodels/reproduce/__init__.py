@@ -16,6 +16,13 @@ from toymodels.reproduce._claims import (
     claims_table,
 )
 from toymodels.reproduce._claims_edge import CLAIMS_EDGE, EDGE_TOLERANCE, check_stability_edge
+from toymodels.reproduce._claims_horizon import (
+    check_bend,
+    horizon_table,
+    optimum_edge_table,
+    running_table,
+)
+from toymodels.reproduce._claims_levels import check_edge_levels, definitions_table, level_table
 from toymodels.reproduce._claims_loraplus import CLAIMS_E1, check_loraplus
 from toymodels.reproduce._figure_data import figure2_optimum, provenance
 from toymodels.reproduce._rank_workflow import (
@@ -45,6 +52,7 @@ from toymodels.reproduce._workflow import (
     quick_mode,
     results_dir,
     sweep,
+    wide_preset,
 )
 
 #: The drawing functions, imported on first use (PEP 562): matplotlib loads only when a figure is
@@ -66,6 +74,8 @@ _LAZY = {
         "toymodels.reproduce._figures",
     ),
     "plot_rank_scaling": "toymodels.reproduce._rank_figures",
+    "plot_optimum_vs_horizon": "toymodels.reproduce._horizon_figures",
+    "plot_running_exponents": "toymodels.reproduce._horizon_figures",
 }
 
 
@@ -88,24 +98,32 @@ __all__ = [
     "REPRODUCED",
     "TRANSFER_MODELS",
     "ClaimCheck",
+    "check_bend",
     "check_claims",
+    "check_edge_levels",
     "check_init_paper",
     "check_loraplus",
     "check_stability_edge",
     "claims_table",
+    "definitions_table",
     "describe",
     "empirical_gamma",
     "exponent_table",
     "figure2_optimum",
     "figures_dir",
     "gamma_summary",
+    "horizon_table",
+    "level_table",
     "make_figures",
+    "optimum_edge_table",
     "phase_diagrams",
     "plot_feature_norms",
     "plot_loss_curves",
     "plot_optimal_rates",
+    "plot_optimum_vs_horizon",
     "plot_rank_scaling",
     "plot_rate_heatmaps",
+    "plot_running_exponents",
     "plot_stability_edge",
     "preset",
     "project_root",
@@ -116,10 +134,12 @@ __all__ = [
     "rank_sweep",
     "rank_table",
     "results_dir",
+    "running_table",
     "save_figure",
     "sweep",
     "transfer_figure",
     "transfer_results_path",
     "transfer_sweep",
     "transfer_table",
+    "wide_preset",
 ]

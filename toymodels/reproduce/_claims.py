@@ -345,18 +345,49 @@ def check_claims(
     figure3: xr.Dataset | None = None,
     heatmap: xr.Dataset | None = None,
     edge: xr.Dataset | None = None,
+    wide: xr.Dataset | None = None,
     *,
     calibrate: bool = True,
 ) -> tuple[ClaimCheck, ...]:
-    """Every claim of docs/reproduction.md: E2 (a)-(e), the stability edge, then LoRA+ E1.
+    """Every claim of docs/reproduction.md: E2 (a)-(e), the stability edge (at one level, then
+    across the level set), E2(b)-H (the loss optimum against the edge, wide run), then LoRA+ E1.
 
     ``calibrate`` computes each rule's null pass rate (seconds per rule; off in quick tests).
     """
+    from toymodels.reproduce._claims_horizon import check_bend
+    from toymodels.reproduce._claims_levels import check_edge_levels
+
     return (
         check_init_paper(figure2, figure3, calibrate=calibrate)
         + check_stability_edge(edge, calibrate=calibrate)
+        + check_edge_levels(edge, calibrate=calibrate)
+        + (check_bend(wide, calibrate=calibrate),)
         + check_loraplus(heatmap, calibrate=calibrate)
     )
+
+
+def horizon_report(
+    figure2: xr.Dataset | None = None,
+    edge: xr.Dataset | None = None,
+    wide: xr.Dataset | None = None,
+    **_,
+) -> str:
+    """The tables behind the edge and horizon claims (docs/reproduction.md), from the stores
+    given: the edge per level and by definition, the loss optimum per horizon, running exponents,
+    and the optimum against the edge per width."""
+    from toymodels.reproduce import _claims_horizon as horizon
+    from toymodels.reproduce import _claims_levels as levels
+
+    parts = []
+    for name, ds in (("edge.nc", edge), ("edge-wide.nc", wide)):
+        if ds is not None:
+            parts += [levels.level_table(ds, name), levels.definitions_table(ds, name)]
+    for name, ds in (("figure2.nc", figure2), ("edge-wide.nc", wide)):
+        if ds is not None:
+            parts.append(horizon.horizon_table(ds, name))
+    if wide is not None:
+        parts += [horizon.running_table(wide), horizon.optimum_edge_table(wide)]
+    return "\n\n".join(parts)
 
 
 def claims_table(checks) -> str:

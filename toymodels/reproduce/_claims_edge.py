@@ -3,7 +3,7 @@
 Both papers' theorems are about the *largest stable* learning rate: with Init[A] it may scale as
 Θ(n^-1/2), with Init[B] only as Θ(n^-1) (``theory.predicted_rate_exponent``). ``lora-sweep edge``
 measures that rate per seed: the first rate at which the feature size max_{t≤T} RMS(Z_B) reaches
-a level C (:mod:`toymodels.sweeps._edge`). These rules, fixed here before the paper runs were
+a level C (:mod:`toymodels.analysis._edge`). These rules, fixed here before the paper runs were
 looked at, decide whether the fitted exponents match:
 
 - EDGE(a) k_A ≈ −1/2: |k_A + 1/2| ≤ :data:`EDGE_TOLERANCE`, both intervals (seed bootstrap, fit

@@ -7,8 +7,9 @@ mean, +∞ when any seed diverged) of the first report, beside it; and per seed.
 the caption's: test loss at t = 200.
 
 Null calibration: E1(a) and E1(e) claim an asymmetry between the rates of A and B; their null
-"the two rates are exchangeable" transposes the grid (η_A ↔ η_B, on the pairs both axes share)
-for a random half of the seeds, seeds resampled (:func:`transpose_null_pass_rate`). E1(b)-(d)
+"the two rates are exchangeable" reflects the loss surface about η_A = η_B (on the rule's own
+grid, log-interpolated between grid points) for a random half of the seeds, seeds resampled
+(:func:`transpose_null_pass_rate`). E1(b)-(d)
 compare our numbers with printed ones: they have no effect to null.
 """
 
@@ -62,7 +63,10 @@ RULES_E1 = {
     "E1(e)": f"median-rule best η_B > η_A pair's loss lower than the best equal pair's by > "
     f"{BEATS:.0%}, and so at >= 7/8 of the seeds on their own grids (excludes no gain)",
 }
-NULL_TRANSPOSE = "seeds resampled, grid transposed (η_A ↔ η_B) for a random half of the seeds"
+NULL_TRANSPOSE = (
+    "seeds resampled, loss surface reflected about η_A = η_B (on the rule's own grid) for a "
+    "random half of the seeds"
+)
 
 
 def _decades(x: float, y: float) -> float:
@@ -111,21 +115,52 @@ def _gain_rule(grids: hs.SeedGrids) -> bool:
     return _gain(grids) > 1 + BEATS and _enough_seeds(sum(x > 1 + BEATS for x in gains), len(gains))
 
 
+def _interpolate(log_loss: np.ndarray, grid: np.ndarray, at: np.ndarray, axis: int) -> np.ndarray:
+    """``log_loss`` linearly interpolated in log η along ``axis`` at the rates ``at`` (the grid's
+    range); a point next to a non-finite loss (a diverged run) stays non-finite."""
+    x, xq = np.log(grid), np.log(at)
+    hi = np.clip(np.searchsorted(x, xq), 1, x.size - 1)
+    lo = hi - 1
+    w = np.clip((xq - x[lo]) / (x[hi] - x[lo]), 0.0, 1.0)
+    a, b = np.take(log_loss, lo, axis=axis), np.take(log_loss, hi, axis=axis)
+    shape = [1] * log_loss.ndim
+    shape[axis] = w.size
+    w = w.reshape(shape)
+    with np.errstate(invalid="ignore"):
+        out = (1 - w) * a + w * b
+    exact_lo, exact_hi = w == 0.0, w == 1.0
+    return np.where(
+        exact_lo, a, np.where(exact_hi, b, np.where(np.isfinite(a) & np.isfinite(b), out, np.inf))
+    )
+
+
+def mirrored(grids: hs.SeedGrids) -> np.ndarray:
+    """Every seed's loss surface reflected about η_A = η_B on the rule's own grid ``[S, B, A]``:
+    the value at (η_A = x, η_B = y) is the seed's loss at (η_A = y, η_B = x), log-interpolated
+    where y or x is not a grid point of the other axis (both axes span the same range)."""
+    with np.errstate(divide="ignore"):
+        log_loss = np.log(np.asarray(grids.loss, dtype=np.float64))
+    # at (η_A = y_i, η_B = y_k): interpolate along the A axis (2) at the B grid's rates
+    along_a = _interpolate(log_loss, grids.eta_A, grids.eta_B, axis=2)  # [S, B(k), B(i)]
+    # then along the B axis (1) at the A grid's rates: [S, A(j), B(i)] → value at (y_i, x_j)
+    swapped = _interpolate(along_a, grids.eta_B, grids.eta_A, axis=1)
+    return np.exp(swapped.transpose(0, 2, 1))
+
+
 def transpose_null_pass_rate(rule, grids: hs.SeedGrids) -> float:
-    """``rule``'s pass rate when η_A and η_B are exchangeable: on the pairs both axes share, the
-    grid of a random half of the (resampled) seeds is transposed."""
-    common = np.intersect1d(np.round(grids.eta_A, 9), np.round(grids.eta_B, 9))
-    ja = np.searchsorted(np.round(grids.eta_A, 9), common)
-    ib = np.searchsorted(np.round(grids.eta_B, 9), common)
-    square = grids.loss[:, ib][:, :, ja]  # [S, K, K] on the shared axis
+    """``rule``'s pass rate when η_A and η_B are exchangeable: a random half of the (resampled)
+    seeds have their loss surface reflected about η_A = η_B, on the rule's own grid
+    (:func:`mirrored`), so the null sees every pair the rule sees."""
+    reflected = mirrored(grids)
+    loss = np.asarray(grids.loss, dtype=np.float64)
     rng = np.random.default_rng(0)
-    n_seeds = square.shape[0]
+    n_seeds = loss.shape[0]
     passes = 0
     for _ in range(NULL_DRAWS):
-        picked = square[rng.integers(0, n_seeds, size=n_seeds)]
+        picked = rng.integers(0, n_seeds, size=n_seeds)
         flip = rng.random(n_seeds) < 0.5
-        picked = np.where(flip[:, None, None], picked.transpose(0, 2, 1), picked)
-        passes += bool(rule(hs.SeedGrids(common, common, picked, np.arange(n_seeds))))
+        surfaces = np.where(flip[:, None, None], reflected[picked], loss[picked])
+        passes += bool(rule(grids._replace(loss=surfaces)))
     return passes / NULL_DRAWS
 
 

@@ -32,10 +32,10 @@ def _sha256(path: Path) -> str:
 
 def exponents_from_results(path) -> list[theory.MeasuredExponent]:
     """The width exponents of one results file (see the module docstring)."""
+    from toymodels.analysis import summarize_edge
+    from toymodels.analysis._seed_optima import seed_summary
     from toymodels.sweeps._config import SweepConfig
-    from toymodels.sweeps._edge import summarize_edge
     from toymodels.sweeps._presets import get_preset
-    from toymodels.sweeps._seed_optima import seed_summary
     from toymodels.sweeps._store import load_results, stored_config
 
     path = Path(path)

@@ -5,7 +5,7 @@ A results store (docs/architecture.md) is an ``xarray.Dataset`` with dims
 (or on ``width × lr``), one variable per metric and ``diverged_step``. Everything here is a pure
 function of such a Dataset; nothing trains.
 
-The losses, optima and bands come from :mod:`toymodels.sweeps._analysis`:
+The losses, optima and bands come from :mod:`toymodels.sweeps._losses`:
 a rate at which any seed diverged is never optimal (+inf), cells not run yet are NaN and drop out,
 and the loss is averaged over the last ``window`` steps that the sweep's preset names (Adam at a
 large constant rate oscillates; see docs/sweeps.md).
@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 
 from toymodels.core import UsageError
-from toymodels.sweeps import _analysis as analysis
+from toymodels.sweeps import _losses as losses
 
 #: Relative tolerance of the "within 1% of the best loss" markers (LoRA+ Figure 2).
 NEAR_BEST = 0.01
@@ -65,7 +65,7 @@ def loss_at(results: xr.Dataset, loss: str = "train_loss", step: int | None = No
     ``seed`` and ``step``.
     """
     require(results, loss)
-    return analysis.mean_loss(results, loss, step, window=analysis_window(results))
+    return losses.mean_loss(results, loss, step, window=analysis_window(results))
 
 
 class Optimum(NamedTuple):
@@ -92,7 +92,7 @@ def figure2_optimum(
     """The optimal equal learning rate per ``init × width`` of a Figure-2 sweep (η = η_A = η_B):
     :func:`toymodels.sweeps.optimal_rates` with the figure's window and tolerance, as arrays."""
     require(results, loss)
-    opt = analysis.optimal_rates(
+    opt = losses.optimal_rates(
         results, loss, step, window=analysis_window(results), tolerance=NEAR_BEST
     )
     band = opt["band_eta_A"]
@@ -111,7 +111,7 @@ def figure2_seed_optima(
 ) -> dict[str, np.ndarray]:
     """Per init, every seed's interpolated optimum ``[W, S]`` (NaN where it is only a bound: on
     the grid's edge or next to a diverged run), with the preset's window."""
-    from toymodels.sweeps._seed_optima import seed_optima
+    from toymodels.analysis._seed_optima import seed_optima
 
     require(results, loss)
     table = seed_optima(results, loss, step, window=analysis_window(results))
@@ -122,7 +122,7 @@ def edge_seed_rates(
     results: xr.Dataset, level: float, horizon: int | None = None
 ) -> dict[str, np.ndarray]:
     """Per init, every seed's stability edge ``[W, S]`` at ``level`` (NaN: not found)."""
-    from toymodels.sweeps._edge import edge_table
+    from toymodels.analysis._edge import edge_table
 
     require(results, "Z_B")
     return {init: t["rates"] for init, t in edge_table(results, level, horizon).items()}

@@ -192,9 +192,9 @@ def plot_optimal_rates(results: xr.Dataset, *, loss: str = "train_loss") -> Figu
 
 def plot_stability_edge(results: xr.Dataset, *, level: float | None = None) -> Figure:
     """The stability edge η_edge(n): the first rate at which max_t RMS(Z_B) reaches ``level``
-    (default ``toymodels.sweeps._edge.DEFAULT_LEVEL``), per seed, both inits, with the fitted
+    (default ``toymodels.analysis._edge.DEFAULT_LEVEL``), per seed, both inits, with the fitted
     power laws, their seed-bootstrap bands and the theory's slopes."""
-    from toymodels.sweeps._edge import DEFAULT_LEVEL
+    from toymodels.analysis._edge import DEFAULT_LEVEL
 
     level = DEFAULT_LEVEL if level is None else level
     tables = data.edge_seed_rates(results, level)
@@ -266,8 +266,9 @@ def plot_feature_norms(results: xr.Dataset, *, widths=None) -> Figure:
             ax.set_ylabel(f"$N^{{-1}}\\sum_i \\|{symbol}(x_i)\\|$")
             ax.set_title(f"$n = {width}$, $|{symbol}|$\n{summary}", fontsize=8.5, loc="left")
             ax.grid(True, alpha=0.3)
-    handles = [Line2D([], [], color=INIT_COLORS.get(i, OKABE_ITO[0]), lw=2) for i in inits]
-    labels = [INIT_LABELS.get(i, i) for i in inits]
+    # The inits are told apart by colour only: a colour patch, not a line that is never drawn.
+    handles = [Patch(color=INIT_COLORS.get(i, OKABE_ITO[0])) for i in inits]
+    labels = [f"{INIT_LABELS.get(i, i)} (colour)" for i in inits]
     if styled:
         for s, seed in enumerate(results.seed.values):
             handles.append(Line2D([], [], color="0.3", ls=SEED_STYLES[s]))
@@ -334,12 +335,22 @@ def plot_rate_heatmaps(results: xr.Dataset, *, steps=(10, 200)) -> Figure:
                     grids.eta_B[ii],
                     "+",
                     color="white",
-                    ms=9,
+                    ms=7,
                     mew=2,
                     zorder=3,
                     path_effects=[patheffects.withStroke(linewidth=3.5, foreground="black")],
                 )
-                ax.plot([best[0]], [best[1]], "*", color=BEST_COLOR, mfc="white", ms=15, zorder=2)
+                # A hollow star above the "+" marks: the best cell's own "+" shows through it.
+                ax.plot(
+                    [best[0]],
+                    [best[1]],
+                    "*",
+                    mec=BEST_COLOR,
+                    mfc="none",
+                    mew=1.6,
+                    ms=21,
+                    zorder=4,
+                )
             any_best = hs.best_pair(hs.any_diverged_loss(grids), grids)
             if any_best is not None:
                 ax.plot(
@@ -367,8 +378,8 @@ def plot_rate_heatmaps(results: xr.Dataset, *, steps=(10, 200)) -> Figure:
         ax.set_xlabel(r"$\eta_A$ (learning rate of $A \in \mathbb{R}^{r\times n}$)")
         ax.set_ylabel(r"$\eta_B$ (learning rate of $B \in \mathbb{R}^{n\times r}$)")
     handles = [
-        Line2D([], [], marker="+", ls="", color="white", mec="black", ms=9, mew=2),
-        Line2D([], [], marker="*", ls="", mec=BEST_COLOR, mfc="white", ms=12),
+        Line2D([], [], marker="+", ls="", color="white", mec="black", ms=7, mew=2),
+        Line2D([], [], marker="*", ls="", mec=BEST_COLOR, mfc="none", mew=1.6, ms=14),
         Line2D([], [], marker="D", ls="", mec=OKABE_ITO[5], mfc="none", ms=9, mew=2),
         Line2D([], [], ls="--", color=EQUAL_COLOR, lw=2),
         Patch(color="0.8"),
@@ -471,7 +482,10 @@ FIGURE_STEMS = {
     "figure3": ("init_fig3_feature_norms",),
     "heatmap": ("loraplus_fig2_heatmaps", "loraplus_fig2_curves"),
     "edge": ("stability_edge",),
+    "wide": ("running_exponents",),
 }
+#: Figures drawn from the Figure-2 store, with the wide store when there is one.
+HORIZON_STEM = "optimum_vs_horizon"
 #: Theory models whose phase diagrams (``theory``'s, both inits) are drawn beside the data figures.
 PHASE_MODELS = ("adam", "gd-linear")
 
@@ -497,12 +511,23 @@ def make_figures(stores: dict, out: Path, *, phase: bool = False) -> list[Path]:
         "loraplus_fig2_heatmaps": lambda: plot_rate_heatmaps(stores["heatmap"]),
         "loraplus_fig2_curves": lambda: plot_loss_curves(stores["heatmap"]),
         "stability_edge": lambda: plot_stability_edge(stores["edge"]),
+        "running_exponents": lambda: _horizon_figures().plot_running_exponents(stores["wide"]),
     }
     written: list[Path] = []
     for store in FIGURE_STEMS:
         if store in stores:
             for stem in FIGURE_STEMS[store]:
                 written.extend(save_figure(draw[stem](), out / stem))
+    if "figure2" in stores:
+        figure = _horizon_figures().plot_optimum_vs_horizon(stores["figure2"], stores.get("wide"))
+        written.extend(save_figure(figure, out / HORIZON_STEM))
     if phase:
         written.extend(phase_diagrams(out))
     return written
+
+
+def _horizon_figures():
+    # imported when drawn: the horizon figures import this module's helpers
+    from toymodels.reproduce import _horizon_figures
+
+    return _horizon_figures

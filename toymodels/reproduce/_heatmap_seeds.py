@@ -35,7 +35,7 @@ import numpy as np
 import xarray as xr
 
 from toymodels.reproduce import _figure_data as data
-from toymodels.sweeps import _analysis as analysis
+from toymodels.sweeps import _losses as losses
 
 #: A pair is a candidate for the median rule's optimum when at most this fraction of seeds diverged.
 MAX_DIVERGED = 0.5
@@ -53,7 +53,7 @@ class SeedGrids(NamedTuple):
 
 def seed_grids(results: xr.Dataset, loss: str = "test_loss", step: int | None = None) -> SeedGrids:
     """Unflatten a 2-D rate sweep into per-seed ``eta_B × eta_A`` grids of ``loss`` at ``step``."""
-    per_run = analysis.loss_at(results, loss, step, window=data.analysis_window(results))
+    per_run = losses.loss_at(results, loss, step, window=data.analysis_window(results))
     eta_A, eta_B = data.rates(results)
     for dim in ("init", "width"):
         if dim in per_run.dims:

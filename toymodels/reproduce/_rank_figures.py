@@ -1,6 +1,6 @@
 """The rank-scaling figure: the stability edge and the optimal rate against the LoRA rank r.
 
-Drawn from a rank sweep's summary (``toymodels.sweeps._rank_analysis.summarize_rank``), so the
+Drawn from a rank sweep's summary (``toymodels.analysis._rank.summarize_rank``), so the
 figure shows exactly the numbers the report prints: one column per multiplier s, one row per
 measure (edge, optimum); in each panel both inits, every seed's value (small points), the
 geometric mean per rank (large points), the fitted r^b with the band its seed-bootstrap interval
@@ -14,7 +14,6 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
 from theory.style import INIT_COLORS, OKABE_ITO
 from toymodels.core import INIT_LABELS
@@ -47,7 +46,8 @@ def _panel(ax, lines: list[dict], measure: str) -> None:
         ax.plot(grid, through(fit["value"]), "-", color=color, lw=1.5,
                 label=f"{label}: $r^{{{fit['value']:+.2f}}}$ {interval}, "
                 f"theory $r^{{{line['predicted']}}}$")  # fmt: skip
-        ax.plot(grid, through(_fraction(line["predicted"])), "--", color="0.3", lw=1)
+        ax.plot(grid, through(_fraction(line["predicted"])), "--", color=color, lw=1,
+                label=f"{label}, calculator: $r^{{{line['predicted']}}}$ (dashed)")  # fmt: skip
         for name, value in line["alternatives"].items():
             if name == "per-coordinate":
                 ax.plot(grid, through(_fraction(value)), ":", color=color, lw=1.3,
@@ -75,10 +75,7 @@ def plot_rank_scaling(summary: dict, results) -> Figure:
             ax.set_ylabel("learning rate (log scale)")
             if row == 1:
                 ax.set_xlabel(f"rank $r$ at width $n = {lines[0]['width']}$")
-            handles, labels = ax.get_legend_handles_labels()
-            handles.append(Line2D([], [], ls="--", color="0.3"))
-            labels.append("theory slope (calculator)")
-            ax.legend(handles, labels, fontsize=6.5, loc="best")
+            ax.legend(fontsize=6.5, loc="best")
     optimizer = "Adam" if summary["theory_model"] == "adam" else "gradient descent"
     fig.suptitle(
         f"Rates against the LoRA rank ({summary['model']}, {optimizer}; edge: first rate with "

@@ -26,9 +26,9 @@ def rank_sweep(model: str, preset_name: str | None = None, *, folder: Path | Non
     """Run (or resume) the rank sweep of ``model`` at preset ``preset_name`` (default
     :func:`preset`); return ``(results, summary)``. ``LORA_SWEEP_STEPS`` caps the steps (CI);
     ``LORA_LOAD_ONLY=1`` loads the file as it is and trains nothing."""
+    from toymodels.analysis._rank import summarize_rank
     from toymodels.sweeps import load_results
     from toymodels.sweeps._rank import rank_config, run_rank_sweep
-    from toymodels.sweeps._rank_analysis import summarize_rank
 
     path = rank_results_path(model, folder)
     if os.environ.get("LORA_LOAD_ONLY", "") in ("", "0"):
@@ -45,7 +45,7 @@ def rank_sweep(model: str, preset_name: str | None = None, *, folder: Path | Non
 
 def rank_table(summary: dict) -> str:
     """One Markdown row per (multiplier, init, axis, measure): fit, prediction, verdict."""
-    from toymodels.sweeps._rank_analysis import line_axis, named_alternatives
+    from toymodels.analysis._rank import line_axis, named_alternatives
 
     rows = [
         "| s | init | against | measure | fitted exponent [95% CI] | calculator | alternatives "

@@ -4,12 +4,12 @@ The claims are decided on per-seed values, never on a seed mean alone, so that t
 seeds and the null calibration (:mod:`toymodels.reproduce._rules`) have the seeds to resample.
 
 - Figure 2: per seed, the optimal rate of each (init, width): the parabola in log η through the
-  seed's grid minimum and its neighbours (``toymodels.sweeps._seed_optima``); an optimum on the
+  seed's grid minimum and its neighbours (``toymodels.analysis._seed_optima``); an optimum on the
   grid's edge or next to a diverged rate is a bound, not an estimate, and is NaN here (left out,
   and counted in ``where``). Also the seed's best train loss on the grid.
 - Figure 3: per seed, a feature norm at the last step at each (init, width)'s rate.
 - The stability edge: the per-seed edge rates of ``lora-sweep edge`` at a level C
-  (``toymodels.sweeps._edge.edge_table``).
+  (``toymodels.analysis._edge.edge_table``).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from typing import NamedTuple
 import numpy as np
 import xarray as xr
 
+from toymodels.analysis._seed_optima import seed_optima
 from toymodels.reproduce import _figure_data as data
-from toymodels.sweeps import _analysis as analysis
-from toymodels.sweeps._seed_optima import seed_optima
+from toymodels.sweeps import _losses as losses
 
 
 class SeedOptima(NamedTuple):
@@ -36,14 +36,14 @@ class SeedOptima(NamedTuple):
 
 
 def figure2_seed_optima(results: xr.Dataset, metric: str = "train_loss") -> SeedOptima:
-    """Per seed, the interpolated optimal rate (``toymodels.sweeps._seed_optima``, the one that
+    """Per seed, the interpolated optimal rate (``toymodels.analysis._seed_optima``, the one that
     ``lora-sweep figure2`` reports) and the best loss on the grid of each (init, width).
 
     The loss of a run is the preset's window mean at the last step, +inf if it diverged.
     """
     window = data.analysis_window(results)
     table = seed_optima(results, metric, None, window=window)
-    loss = analysis.loss_at(results, metric, window=window).transpose("init", "width", "seed", "lr")
+    loss = losses.loss_at(results, metric, window=window).transpose("init", "width", "seed", "lr")
     finite = np.where(np.isfinite(loss.values), loss.values, np.nan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a cell with no finite loss: NaN
@@ -84,7 +84,7 @@ class EdgeTables(NamedTuple):
 
 def edge_seed_table(results: xr.Dataset, level: float | None = None) -> EdgeTables:
     """The per-seed stability edges of an ``edge`` store at ``level`` (default: the sweep's)."""
-    from toymodels.sweeps import _edge
+    from toymodels.analysis import _edge
 
     level = _edge.DEFAULT_LEVEL if level is None else float(level)
     table = _edge.edge_table(results, level)

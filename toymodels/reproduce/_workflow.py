@@ -11,8 +11,9 @@ import os
 from pathlib import Path
 
 import theory
+from toymodels.analysis import render, summarize
 from toymodels.core import MODELS
-from toymodels.sweeps import load_results, render, run_sweep, summarize, sweep_config
+from toymodels.sweeps import load_results, run_sweep, sweep_config
 
 
 def preset() -> str:
@@ -71,6 +72,7 @@ def sweep(
     *,
     folder: Path | None = None,
     quiet: bool = True,
+    file: str | None = None,
     **overrides,
 ):
     """Run (or resume) the sweep ``experiment`` of preset ``preset_name`` (default
@@ -82,12 +84,12 @@ def sweep(
     ``LORA_SWEEP_STEPS`` (e.g. ``30``) overrides the steps of every sweep: the notebook test uses
     it to keep CI fast. The sweep refuses to mix such a run into an existing file of another
     configuration. ``LORA_LOAD_ONLY=1`` loads the file as it is (partial results included) and
-    trains nothing.
+    trains nothing. ``file`` names the results file (default ``EXPERIMENT.nc``).
     """
     preset_name = preset_name or preset()
     folder = Path(folder) if folder is not None else results_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{experiment}.nc"
+    path = folder / (file or f"{experiment}.nc")
     if os.environ.get("LORA_LOAD_ONLY", "") not in ("", "0"):
         return load_results(path)
     if experiment == "figure3":
@@ -103,6 +105,12 @@ def sweep(
     summary["results"] = str(path)
     print(render(summary))
     return results
+
+
+def wide_preset() -> str:
+    """The edge preset of the wide run (results/edge-wide.nc): ``wide`` for the paper, else the
+    smaller preset chosen (:func:`preset`), so a quick notebook run stays quick."""
+    return "wide" if preset() == "paper" else preset()
 
 
 def describe(results) -> str:

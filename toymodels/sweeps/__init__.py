@@ -1,5 +1,8 @@
-"""The sweeps wing: configuration and presets, running, the results store, devices, progress,
-summaries and analysis (ONE ``optimal_rates``). Imports ``core`` (docs/architecture.md).
+"""The sweeps wing: configuration and presets, running, the results store, devices, progress, and
+the reading of a store that running itself needs (a run's loss, the ONE ``optimal_rates``: the
+refinement moves its window by them, Figure 3 takes its rates from Figure 2's optimum). What a
+finished sweep *says* (exponents, edges, summaries) is the analysis wing's. Imports ``core``
+(docs/architecture.md).
 """
 
 from toymodels import _lazy
@@ -7,10 +10,9 @@ from toymodels import _lazy
 #: Each public name and the module that defines it, imported on first use (PEP 562): importing
 #: the package costs nothing, so `lora-sweep --help` and argument errors never wait for JAX.
 _EXPORTS = {
-    "fit_rate_exponent": "toymodels.sweeps._analysis",
-    "loss_at": "toymodels.sweeps._analysis",
-    "mean_loss": "toymodels.sweeps._analysis",
-    "optimal_rates": "toymodels.sweeps._analysis",
+    "loss_at": "toymodels.sweeps._losses",
+    "mean_loss": "toymodels.sweeps._losses",
+    "optimal_rates": "toymodels.sweeps._losses",
     "SweepConfig": "toymodels.sweeps._config",
     "sweep_config": "toymodels.sweeps._config",
     "PRESETS": "toymodels.sweeps._presets",
@@ -21,8 +23,6 @@ _EXPORTS = {
     "NOT_RUN": "toymodels.sweeps._store",
     "load_results": "toymodels.sweeps._store",
     "stored_config": "toymodels.sweeps._store",
-    "render": "toymodels.sweeps._summary",
-    "summarize": "toymodels.sweeps._summary",
 }
 
 
@@ -35,15 +35,12 @@ __all__ = [
     "PRESETS",
     "Preset",
     "SweepConfig",
-    "fit_rate_exponent",
     "get_preset",
     "load_results",
     "loss_at",
     "mean_loss",
     "optimal_rates",
-    "render",
     "run_sweep",
     "stored_config",
-    "summarize",
     "sweep_config",
 ]

@@ -67,9 +67,11 @@ class SweepConfig:
         return cls(rate_dims=("lr",), eta_A=rates, eta_B=rates, **fields)
 
     @classmethod
-    def scaled_rates(cls, *, rates, scaling: float, widths, **fields) -> SweepConfig:
-        """η_A = η_B over the grid ``rates · (n/n₀)^scaling`` at width n (n₀ = the narrowest
-        width, whatever the order given).
+    def scaled_rates(
+        cls, *, rates, scaling: float, widths, anchor: int | None = None, **fields
+    ) -> SweepConfig:
+        """η_A = η_B over the grid ``rates · (n/n₀)^scaling`` at width n (n₀ = ``anchor``, by
+        default the narrowest width, whatever the order given).
 
         >>> config = SweepConfig.scaled_rates(
         ...     experiment="run", model="teacher-student", inits=("A",), widths=(512, 128),
@@ -81,8 +83,8 @@ class SweepConfig:
         if not widths or any(not isinstance(w, int) or w <= 0 for w in widths):
             # validate() names the bad width; build nothing from it
             return cls.equal_rates(rates=rates, widths=widths, **fields)
-        narrowest = min(widths)
-        table = tuple(tuple(_scaled(r, w / narrowest, scaling) for r in rates) for w in widths)
+        n0 = anchor if anchor is not None else min(widths)
+        table = tuple(tuple(_scaled(r, w / n0, scaling) for r in rates) for w in widths)
         return cls(rate_dims=("width", "lr"), eta_A=table, eta_B=table, widths=widths, **fields)
 
     def __post_init__(self):
@@ -300,7 +302,7 @@ def _positive_int(value, what: str) -> int:
 
 def _optimal_rates_of(path, inits, widths) -> dict[tuple[str, int], float]:
     """Each cell's optimal rate in a figure2 results file, as that file's summary reports it."""
-    from toymodels.sweeps._analysis import optimal_rates
+    from toymodels.sweeps._losses import optimal_rates
     from toymodels.sweeps._store import load_results, stored_config
 
     source = load_results(path)
@@ -482,4 +484,7 @@ def sweep_config(
     fields["refinement"] = preset.refinement
     if scaling is None or scaling == 0:
         return SweepConfig.equal_rates(rates=rates, **fields), preset
-    return SweepConfig.scaled_rates(rates=rates, scaling=scaling, **fields), preset
+    # A preset's own grid is anchored where the preset says (a --widths override keeps it there);
+    # a grid given with --lr is anchored at the narrowest width asked for.
+    anchor = preset.rate_anchor if rates is preset.rates else None
+    return SweepConfig.scaled_rates(rates=rates, scaling=scaling, anchor=anchor, **fields), preset

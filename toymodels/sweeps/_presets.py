@@ -60,10 +60,11 @@ def log_grid(low: float, high: float, count: int) -> tuple[float, ...]:
 class Preset:
     """One experiment at one preset: what to train and how the summary reads it.
 
-    ``rates`` is the equal-rate grid (η_A = η_B) at the narrowest width n₀; with ``rate_scaling``
-    = s the grid at width n is ``rates · (n/n₀)^s`` (one shared grid per width, so both inits see
-    the same rates). ``eta_A`` × ``eta_B`` is the 2-D grid of `heatmap`. With a ``refinement``,
-    ``rates`` is the coarse first stage of a two-stage grid (``_refine.py``).
+    ``rates`` is the equal-rate grid (η_A = η_B) at the width n₀ = ``rate_anchor`` (default: the
+    narrowest width); with ``rate_scaling`` = s the grid at width n is ``rates · (n/n₀)^s`` (one
+    shared grid per width, so both inits see the same rates). ``eta_A`` × ``eta_B`` is the 2-D
+    grid of `heatmap`. With a ``refinement``, ``rates`` is the coarse first stage of a two-stage
+    grid (``_refine.py``).
     ``summary_steps``: the steps the summary reports (None: the last); ``window``: the loss at step
     t is the mean over steps t − window + 1 … t (Adam at a large constant rate oscillates, and one
     step's loss would pick the optimum by the phase of the oscillation).
@@ -78,6 +79,7 @@ class Preset:
     train: Mapping[str, Any]
     rates: tuple[float, ...] = ()
     rate_scaling: str | None = None
+    rate_anchor: int | None = None
     eta_A: tuple[float, ...] = ()
     eta_B: tuple[float, ...] = ()
     metric: str = "train_loss"
@@ -177,6 +179,28 @@ EDGE = {
         seeds=tuple(range(8)),
         rates=octave_grid(-17, 0, 2),
         train={**_TEACHER_STUDENT, "steps": 25, "record": True},
+        metric="Z_B",
+    ),
+    # The wide sweep (docs/reproduction.md, "Widths past 2^13"): T = 25 over widths 2^7 … 2^16,
+    # the edge at every level of EDGE_LEVELS, the loss optimum at every horizon T' ≤ 25 and the
+    # divergence edge from the same runs. The hidden layer is drawn through the data's Gram matrix
+    # (the same law as W_h, O(N·n) memory: core/_gram.py), so 2^16 fits on a laptop. One grid
+    # of spacing 2^(1/2), scaled as n^(-4/5) (the loss optimum's slope at 2^9 … 2^13), 2^-12.5 …
+    # 2^0.5 at 2^7: chosen from results/edge.nc (T = 25, 2^7 … 2^13) and extrapolated with each
+    # quantity's slope, it brackets Init[B]'s C = 1 crossing (the lowest rate needed: 2^-15 at
+    # 2^13, ≈ 2^-11 on this grid's scale at 2^16) and the divergence of both inits (≈ 2^-2.5 at
+    # 2^7, ≈ 2^-1 on this scale at 2^16) with an octave or more to spare.
+    "wide": Preset(
+        experiment="edge",
+        name="wide",
+        model="teacher-student",
+        inits=("A", "B"),
+        widths=powers_of_two(7, 16),
+        seeds=tuple(range(8)),
+        rates=octave_grid(-12.5, 0.5, 2),
+        rate_scaling="-4/5",
+        rate_anchor=128,
+        train={**_TEACHER_STUDENT, "steps": 25, "record": True, "feature_draw": "gram"},
         metric="Z_B",
     ),
     "smoke": Preset(

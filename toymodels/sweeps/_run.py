@@ -81,7 +81,8 @@ def memory_needed(config: SweepConfig, train_config=None) -> dict[str, int]:
     ``results``: the results dataset, float32 per metric × cell × run × step, twice (a cell is added
     to a copy); ``cell``: one cell's metrics, on the device and on the host; ``model``: one run at
     the widest width (:func:`runs_per_call`'s 16 arrays of [N, n]) and, for a model with a hidden
-    layer, its frozen [n, n] matrix per seed. With no ``train_config`` (the CLI's check before JAX
+    layer, its frozen [n, n] matrix (one seed at a time), or with the Gram draw the features of
+    every seed. With no ``train_config`` (the CLI's check before JAX
     starts), a lower bound: one metric and the model's default training set.
 
     >>> config = SweepConfig.equal_rates(
@@ -100,7 +101,13 @@ def memory_needed(config: SweepConfig, train_config=None) -> dict[str, int]:
     runs = config.n_rates * len(config.seeds)
     per_cell = 4 * n_metrics * runs * (config.steps + 1)
     width = max(config.widths)
-    hidden = 4 * width * width * len(config.seeds) if config.model == "teacher-student" else 0
+    # The frozen n × n W_h of one seed at a time (``lax.map``); the Gram draw never forms it but
+    # keeps the features of every seed of a chunk: z and H over the train and test points.
+    n_points = n_train + int(config.train.get("n_test") or 100)
+    if config.train.get("feature_draw") == "gram":
+        hidden = 2 * 4 * n_points * width * len(config.seeds) + 3 * 4 * n_points * n_points
+    else:
+        hidden = 4 * width * width if config.model == "teacher-student" else 0
     return {
         "results": 2 * per_cell * len(config.cells()),
         "cell": 2 * per_cell,
@@ -282,8 +289,8 @@ def _two_stage_cell(train, coarse, config: SweepConfig):
     import numpy as np
     import xarray as xr
 
-    from toymodels.sweeps._analysis import loss_at
     from toymodels.sweeps._devices import CellResult
+    from toymodels.sweeps._losses import loss_at
     from toymodels.sweeps._refine import refine
 
     refinement = config.refinement

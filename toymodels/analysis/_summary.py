@@ -20,10 +20,10 @@ import numpy as np
 import xarray as xr
 
 import theory
-from toymodels.core import INIT_LABELS, MODELS
-from toymodels.sweeps import _analysis as analysis
-from toymodels.sweeps._edge import _fmt_fit
-from toymodels.sweeps._seed_optima import seed_summary
+from toymodels.analysis._edge import _fmt_fit
+from toymodels.analysis._seed_optima import seed_summary
+from toymodels.core import INIT_LABELS, MODELS, PowerLawFit, fit_power_law
+from toymodels.sweeps import _losses as losses
 from toymodels.sweeps._store import completed_cells, stored_config
 
 
@@ -96,9 +96,9 @@ def summarize(ds: xr.Dataset, *, metric: str, window: int, steps) -> dict:
 
 
 def _equal_rates(ds, model, metric, window, step) -> dict:
-    optimal = analysis.optimal_rates(ds, metric, step, window=window)
+    optimal = losses.optimal_rates(ds, metric, step, window=window)
     fitted, predicted = {}, {}
-    for init, fit in analysis.fit_rate_exponent(optimal).items():
+    for init, fit in fit_rate_exponent(optimal).items():
         fitted[init] = (
             None
             if fit is None
@@ -148,9 +148,7 @@ def _figure3(ds, window) -> dict:
     out = {"step": step, "rate": _per_cell(ds["eta_A"].isel(lr=0))}
     for name in ("train_loss", "norm_Z_A", "norm_Z_B"):
         if name in ds:
-            values = (
-                analysis.loss_at(ds, name, step, window=1).isel(lr=0).mean("seed", skipna=False)
-            )
+            values = losses.loss_at(ds, name, step, window=1).isel(lr=0).mean("seed", skipna=False)
             out[name] = _per_cell(values)
     return out
 
@@ -159,8 +157,8 @@ def _two_d(ds, window, steps) -> dict:
     reports = []
     for step in steps:
         for metric in (m for m in ("train_loss", "test_loss") if m in ds):
-            mean = analysis.mean_loss(ds, metric, step, window=window)
-            best = analysis.optimal_rates(ds, metric, step, window=window)
+            mean = losses.mean_loss(ds, metric, step, window=window)
+            best = losses.optimal_rates(ds, metric, step, window=window)
             equal = ds["eta_A"] == ds["eta_B"]
             within = np.isfinite(mean) & (mean <= best["loss"] * 1.01)
             b_larger = within & (ds["eta_B"] > ds["eta_A"])
@@ -327,3 +325,24 @@ def _render_two_d(s: dict) -> list[str]:
             f"{e['n_within_1pct_eta_B_larger']} / {e['n_within_1pct']}"
         )
     return lines
+
+
+def fit_rate_exponent(optimal: xr.Dataset, *, rate: str = "eta_A") -> dict[str, PowerLawFit | None]:
+    """Per init, the log-log least-squares fit η*(n) ≈ C n^k over the widths with an optimum.
+
+    ``None`` for an init with fewer than two such widths.
+
+    >>> import numpy as np, xarray as xr
+    >>> widths = np.array([128, 256, 512, 1024])
+    >>> opt = xr.Dataset({"eta_A": (("init", "width"), [0.3 * widths ** -0.5])},
+    ...                  coords={"init": ["A"], "width": widths})
+    >>> round(fit_rate_exponent(opt)["A"].exponent, 6)
+    -0.5
+    """
+    fits = {}
+    for init in optimal["init"].values:
+        rates = optimal[rate].sel(init=init)
+        keep = np.isfinite(rates.values) & (rates.values > 0)
+        widths = optimal["width"].values[keep]
+        fits[str(init)] = fit_power_law(widths, rates.values[keep]) if len(widths) >= 2 else None
+    return fits

@@ -115,9 +115,10 @@ def loss_ratio(ds: xr.Dataset, horizon: int | None = None) -> xr.DataArray:
     return xr.where(diverged | ~np.isfinite(ratio), np.inf, ratio)
 
 
-def loss_edge(rates, ratios) -> float:
-    """The largest rate whose loss ratio stays below :data:`LOSS_FRACTION`: the first up-crossing
-    of the fraction past the ratio's minimum, log-log interpolated; NaN when not bracketed.
+def loss_edge(rates, ratios, fraction: float = LOSS_FRACTION) -> float:
+    """The largest rate whose loss ratio stays below ``fraction`` (default
+    :data:`LOSS_FRACTION`): the first up-crossing of the fraction past the ratio's minimum,
+    log-log interpolated; NaN when not bracketed.
 
     >>> rates = 2.0 ** np.arange(-6, 0)
     >>> round(float(np.log2(loss_edge(rates, [0.9, 0.6, 0.3, 0.25, 0.5, 4.0]))), 3)
@@ -125,9 +126,9 @@ def loss_edge(rates, ratios) -> float:
     """
     ratios = np.asarray(ratios, dtype=np.float64)
     best = int(np.argmin(np.where(np.isfinite(ratios), ratios, np.inf)))
-    if best >= len(ratios) - 1 or not ratios[best] < LOSS_FRACTION:
+    if best >= len(ratios) - 1 or not ratios[best] < fraction:
         return math.nan
-    crossing = crossing_rate(np.asarray(rates)[best:], ratios[best:], LOSS_FRACTION)
+    crossing = crossing_rate(np.asarray(rates)[best:], ratios[best:], fraction)
     return crossing.rate if crossing.bracketed else math.nan
 
 
@@ -221,7 +222,7 @@ def _per_width(widths, values: np.ndarray) -> dict[str, list[float | None]]:
 
 def _predicted(model: str, init: str) -> str | None:
     # The figure-2 summary's prediction (imported here: _summary imports this module's helpers).
-    from toymodels.sweeps._summary import _predicted_rate_exponent
+    from toymodels.analysis._summary import _predicted_rate_exponent
 
     exponent = _predicted_rate_exponent(model, init)
     return None if exponent is None else theory.format_exponent(exponent)

@@ -8,8 +8,9 @@ import pytest
 import xarray as xr
 
 import theory
+from toymodels.analysis import fit_rate_exponent
 from toymodels.core import MODELS
-from toymodels.sweeps import _analysis as analysis
+from toymodels.sweeps import _losses as losses
 from toymodels.sweeps._store import NOT_DIVERGED, NOT_RUN, new_dataset, with_cell
 
 WIDTHS = (128, 256, 512, 1024, 2048)
@@ -48,16 +49,16 @@ def test_exponent_fit_recovers_a_known_slope(exponent, k0):
     # η*(n) = 2^-k0 (n/128)^exponent lands on grid points for these exponents when n = 128·16^j.
     widths = (128, 2048, 32768)
     ds = synthetic(lambda init, n: 2.0**-k0 * (n / 128) ** exponent, widths=widths)
-    optimal = analysis.optimal_rates(ds)
+    optimal = losses.optimal_rates(ds)
     expected = [2.0**-k0 * (n / 128) ** exponent for n in widths]
     np.testing.assert_allclose(optimal["eta_A"].sel(init="A").values, expected, rtol=1e-6)
-    fit = analysis.fit_rate_exponent(optimal)["A"]
+    fit = fit_rate_exponent(optimal)["A"]
     assert fit.exponent == pytest.approx(exponent, abs=1e-9)
 
 
 def test_off_grid_optimum_is_the_nearest_grid_rate_with_a_bracketing_band():
     ds = synthetic(lambda init, n: 0.01)  # between 2^-7 = 0.0078 and 2^-6 = 0.0156
-    optimal = analysis.optimal_rates(ds, tolerance=0.5)
+    optimal = losses.optimal_rates(ds, tolerance=0.5)
     assert float(optimal["eta_A"].sel(init="A", width=128)) == pytest.approx(2**-7)
     low, high = optimal["band_eta_A"].sel(init="A", width=128).values
     assert low <= 0.01 <= high
@@ -73,13 +74,13 @@ def test_a_rate_where_any_seed_diverged_is_never_optimal():
         return diverged
 
     ds = synthetic(lambda init, n: best, diverge=diverge)
-    loss = analysis.loss_at(ds)
+    loss = losses.loss_at(ds)
     assert np.isinf(loss.sel(init="A", width=128, seed=1).isel(lr=GRID.index(best)))
     assert not bool(np.isnan(loss).any())
-    optimal = analysis.optimal_rates(ds)
+    optimal = losses.optimal_rates(ds)
     assert float(optimal["eta_A"].sel(init="A", width=128)) != best
     # Divergence after the compared step does not count at that step.
-    assert np.isfinite(analysis.loss_at(ds, step=0).sel(init="A", width=128, seed=1)).all()
+    assert np.isfinite(losses.loss_at(ds, step=0).sel(init="A", width=128, seed=1)).all()
 
 
 def test_largest_stable_rate_is_below_the_first_divergence():
@@ -88,7 +89,7 @@ def test_largest_stable_rate_is_below_the_first_divergence():
         diverged[10:, 0] = 2  # every rate from index 10 on diverges (seed 0)
         return diverged
 
-    optimal = analysis.optimal_rates(synthetic(lambda init, n: 2.0**-8, diverge=diverge))
+    optimal = losses.optimal_rates(synthetic(lambda init, n: 2.0**-8, diverge=diverge))
     assert float(optimal["max_stable_eta_A"].sel(init="A", width=256)) == pytest.approx(GRID[9])
 
 
@@ -96,11 +97,11 @@ def test_all_rates_diverged_gives_infinite_loss_and_no_rate():
     def diverge(init, width, diverged):
         return np.zeros_like(diverged) if width == 128 else diverged
 
-    optimal = analysis.optimal_rates(synthetic(lambda init, n: 2.0**-8, diverge=diverge))
+    optimal = losses.optimal_rates(synthetic(lambda init, n: 2.0**-8, diverge=diverge))
     cell = optimal.sel(init="A", width=128)
     assert math.isinf(float(cell["loss"])) and math.isnan(float(cell["eta_A"]))
     assert math.isnan(float(cell["max_stable_eta_A"]))
-    fit = analysis.fit_rate_exponent(optimal)["A"]
+    fit = fit_rate_exponent(optimal)["A"]
     assert fit.n_points == len(WIDTHS) - 1
 
 
@@ -108,22 +109,22 @@ def test_cells_not_run_are_left_out():
     ds = synthetic(lambda init, n: 2.0**-8)
     ds["diverged_step"].loc[{"width": 128}] = NOT_RUN
     ds["train_loss"].loc[{"width": 128}] = np.nan
-    optimal = analysis.optimal_rates(ds)
+    optimal = losses.optimal_rates(ds)
     assert not bool(optimal["completed"].sel(init="A", width=128))
     assert math.isnan(float(optimal["loss"].sel(init="A", width=128)))
-    assert analysis.fit_rate_exponent(optimal)["A"].n_points == len(WIDTHS) - 1
+    assert fit_rate_exponent(optimal)["A"].n_points == len(WIDTHS) - 1
 
 
 def test_optimum_at_the_grid_edge_is_flagged():
-    optimal = analysis.optimal_rates(synthetic(lambda init, n: 1.0))
+    optimal = losses.optimal_rates(synthetic(lambda init, n: 1.0))
     assert bool(optimal["at_edge"].all())
 
 
 def test_window_averages_the_trailing_steps():
     ds = synthetic(lambda init, n: 2.0**-8, steps=3)
     ds["train_loss"].loc[{"step": 3}] = ds["train_loss"].sel(step=3) + 1.0
-    last = analysis.loss_at(ds, step=3)
-    two = analysis.loss_at(ds, step=3, window=2)
+    last = losses.loss_at(ds, step=3)
+    two = losses.loss_at(ds, step=3, window=2)
     np.testing.assert_allclose(two, last - 0.5)
 
 
@@ -134,7 +135,7 @@ def test_predicted_exponents_come_from_the_theory():
 
 
 def test_figure2_summary_has_no_nan():
-    from toymodels.sweeps._summary import render, summarize
+    from toymodels.analysis._summary import render, summarize
 
     def diverge(init, width, diverged):
         return np.zeros_like(diverged) if width == 128 else diverged

@@ -15,10 +15,10 @@ import math
 import numpy as np
 import xarray as xr
 
+from toymodels.analysis._edge import MIN_SEEDS, N_BOOT, _axes, cell_grid, exponents
 from toymodels.core import interpolated_optimum
 from toymodels.core._bootstrap import MIN_WIDTHS
-from toymodels.sweeps._analysis import loss_at
-from toymodels.sweeps._edge import MIN_SEEDS, N_BOOT, _axes, cell_grid, exponents
+from toymodels.sweeps._losses import loss_at
 from toymodels.sweeps._refine import COARSE, FINE, stage_view
 from toymodels.sweeps._store import completed_cells
 

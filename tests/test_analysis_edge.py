@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 
 from toymodels import cli
+from toymodels.analysis import _edge
+from toymodels.analysis._seed_optima import seed_optima
 from toymodels.cli._sweeps import parse_rates
 from toymodels.core import UsageError
-from toymodels.sweeps import _edge, _store, sweep_config
+from toymodels.sweeps import _store, sweep_config
 from toymodels.sweeps._run import run_sweep
-from toymodels.sweeps._seed_optima import seed_optima
 
 TINY = [
     "edge", "--preset", "quick", "--widths", "8,16,32", "--seeds", "0,1", "--steps", "4",
@@ -124,7 +125,7 @@ def test_seed_optima_are_interpolated_and_edges_are_bounds():
 
 def test_figure2_json_adds_the_difference_and_seed_count():
     from tests.synthetic_results import figure2_store
-    from toymodels.sweeps._seed_optima import seed_summary
+    from toymodels.analysis._seed_optima import seed_summary
 
     summary = seed_summary(figure2_store(), "train_loss", 20, window=1)
     assert summary["seeds"] == 2

@@ -1,6 +1,6 @@
 """The rank sweep's analysis: the stability edge and the optimal rate against r, and the theory.
 
-The rules are the width edge's and Figure 2's, fixed before the data (``toymodels.sweeps._edge``,
+The rules are the width edge's and Figure 2's, fixed before the data (``toymodels.analysis._edge``,
 ``toymodels.core._bootstrap``), with the rank r in place of the width n:
 
 - **edge**: per seed, the first rate of the grid at which the peak feature size
@@ -32,6 +32,7 @@ from fractions import Fraction
 import numpy as np
 
 import theory
+from toymodels.analysis._edge import DEFAULT_LEVEL, N_BOOT
 from toymodels.core import (
     MODELS,
     bootstrap_exponent,
@@ -39,7 +40,6 @@ from toymodels.core import (
     interpolated_optimum,
     theory_model_of,
 )
-from toymodels.sweeps._edge import DEFAULT_LEVEL, N_BOOT
 from toymodels.sweeps._rank import completed, pair_index
 from toymodels.sweeps._store import NOT_DIVERGED, NOT_RUN, stored_config
 

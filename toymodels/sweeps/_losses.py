@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from toymodels.core import PowerLawFit, UsageError, fit_power_law
+from toymodels.core import UsageError
 from toymodels.sweeps._refine import FINE, stage_view
 from toymodels.sweeps._store import NOT_DIVERGED, NOT_RUN
 
@@ -150,24 +150,3 @@ def optimal_rates(
         metric=metric, step=_step_index(ds, step), window=window, tolerance=tolerance
     )
     return result
-
-
-def fit_rate_exponent(optimal: xr.Dataset, *, rate: str = "eta_A") -> dict[str, PowerLawFit | None]:
-    """Per init, the log-log least-squares fit η*(n) ≈ C n^k over the widths with an optimum.
-
-    ``None`` for an init with fewer than two such widths.
-
-    >>> import numpy as np, xarray as xr
-    >>> widths = np.array([128, 256, 512, 1024])
-    >>> opt = xr.Dataset({"eta_A": (("init", "width"), [0.3 * widths ** -0.5])},
-    ...                  coords={"init": ["A"], "width": widths})
-    >>> round(fit_rate_exponent(opt)["A"].exponent, 6)
-    -0.5
-    """
-    fits = {}
-    for init in optimal["init"].values:
-        rates = optimal[rate].sel(init=init)
-        keep = np.isfinite(rates.values) & (rates.values > 0)
-        widths = optimal["width"].values[keep]
-        fits[str(init)] = fit_power_law(widths, rates.values[keep]) if len(widths) >= 2 else None
-    return fits
