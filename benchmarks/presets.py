@@ -3,6 +3,7 @@
     python -m benchmarks.presets edge paper          # the stability edge, paper preset
     python -m benchmarks.presets figure2 quick --json -
     python -m benchmarks.presets rank paper --model teacher-student   # lora-sweep rank
+    python -m benchmarks.presets transfer quick                       # lora-sweep transfer
 
 Runs ``lora-sweep EXPERIMENT --preset NAME`` into a fresh temporary file (compilation, training,
 saving and the summary with its bootstraps all included) and reports the wall time and the
@@ -33,6 +34,16 @@ def run_steps(experiment: str, preset: str, model: str = "teacher-student") -> i
     """
     from toymodels.sweeps import sweep_config
 
+    if experiment == "transfer":  # every cell's grid, and above n₀ every rule's transfers
+        from toymodels.sweeps._transfer_config import FAMILIES, transfer_config
+
+        tc = transfer_config(model, preset)
+        runs = sum(
+            len(tc.grid) + (0 if n == tc.base_width else len(tc.rules(f)) * len(tc.horizons))
+            for n in tc.widths
+            for f in FAMILIES
+        )
+        return len(tc.inits) * runs * len(tc.seeds) * tc.steps
     if experiment == "rank":
         from toymodels.sweeps._rank import rank_config
 
@@ -48,7 +59,7 @@ def measure(experiment: str, preset: str, model: str = "teacher-student") -> dic
     """Time ``lora-sweep EXPERIMENT --preset PRESET`` in this process; its record."""
     from toymodels import cli
 
-    extra = ["--model", model] if experiment == "rank" else []
+    extra = ["--model", model] if experiment in ("rank", "transfer") else []
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         code = cli.main(
@@ -58,7 +69,7 @@ def measure(experiment: str, preset: str, model: str = "teacher-student") -> dic
     steps = run_steps(experiment, preset, model)
     return {
         "experiment": experiment,
-        **({"model": model} if experiment == "rank" else {}),
+        **({"model": model} if experiment in ("rank", "transfer") else {}),
         "preset": preset,
         "exit_code": code,
         "wall_s": round(wall, 1),
@@ -71,12 +82,12 @@ def measure(experiment: str, preset: str, model: str = "teacher-student") -> dic
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.presets", description=__doc__)
-    parser.add_argument("experiment", choices=("edge", "figure2", "rank"))
+    parser.add_argument("experiment", choices=("edge", "figure2", "rank", "transfer"))
     parser.add_argument("preset", choices=("paper", "quick"))
     parser.add_argument(
         "--model",
         default="teacher-student",
-        help="the rank sweep's model (teacher-student, linear)",
+        help="the rank or transfer sweep's model (teacher-student, linear)",
     )
     parser.add_argument("--json", help="also write the record to this file ('-': stdout only)")
     args = parser.parse_args(argv)

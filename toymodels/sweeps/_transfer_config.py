@@ -160,7 +160,7 @@ class TransferPreset:
 #: Adam: the teacher-student model of Figure 2 (N = 1000, T = 150, AdamW without weight decay),
 #: so that figure2.nc's optimum exponent is measured on the same problem; horizons T = 50 and
 #: 150 (the loss a mean of the last T/10 steps, Figure 2's window at T = 150). n₀ = 2^7, targets
-#: up to 2^11 (a 16-fold transfer). The grid: 2^-12 … 2^-3 at n₀ (2^(1/4) apart), scaled by
+#: up to 2^11 (a 16-fold transfer). The grid: 2^-12 … 2^-3 at n₀ (2^(1/3) apart), scaled by
 #: (n/n₀)^(-3/4) (near the measured optimum's n^-0.75 … n^-0.89), so each width's own search
 #: brackets its optimum for both families (an optimum on the grid edge is reported as a bound).
 _ADAM = {**_TEACHER_STUDENT, "optimizer": "adamw", "record": False}
@@ -172,7 +172,7 @@ _GD = {"optimizer": "sgd", "record": False, "data_seed": 0}
 PRESETS_ = {
     ("teacher-student", "paper"): TransferPreset(
         widths=(128, 256, 512, 1024, 2048), seeds=tuple(range(8)),
-        grid=octave_grid(-12, -3, 4), grid_scaling="-3/4", horizons=(50, 150), windows=(5, 15),
+        grid=octave_grid(-12, -3, 3), grid_scaling="-3/4", horizons=(50, 150), windows=(5, 15),
         train={**_ADAM, "steps": 150},
     ),
     ("teacher-student", "quick"): TransferPreset(
