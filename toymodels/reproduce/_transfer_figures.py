@@ -67,8 +67,10 @@ def plot_transfer(summary: dict, out) -> list[Path]:
             if row == len(families) - 1:
                 ax.set_xlabel("target width n")
     n0 = summary["base_width"]
-    fig.suptitle(f"Rate transfer from n0 = {n0}, {summary['model']} ({summary['preset']}): "
-                 "loss at the transferred rates / the width's own best", fontsize=10)  # fmt: skip
+    preset = f" ({summary['preset']})" if summary.get("preset") else ""
+    fig.suptitle(f"Rate transfer from n0 = {n0}, {summary['model']}{preset}: loss at the "
+                 "transferred rates / the width's own best\nlines: geometric mean over seeds; "
+                 "bands: 95% bootstrap interval; points: seeds", fontsize=10)  # fmt: skip
     fig.tight_layout()
     out = Path(out)
     paths = []
