@@ -191,7 +191,7 @@ def run_transfer_sweep(
             for cell in todo:
                 if should_stop():
                     raise SweepStopped(len(done) + saved, total)
-                bar.describe(f"{cell.family}, Init[{cell.init}]", cell.width)
+                bar.describe(f"{cell.init}, {cell.family} rates", cell.width)
                 pairs = [config.pair(cell.family, x) for x in config.grid_at(cell.width)]
                 slots = list(range(len(pairs)))
                 if cell.width != config.base_width:
