@@ -11,7 +11,7 @@ import pytest
 import xarray as xr
 
 from toymodels import cli
-from toymodels.analysis import _horizon, _levels, _running
+from toymodels.analysis import _edge, _horizon, _levels, _running
 from toymodels.core import UsageError, bootstrap_exponent
 from toymodels.reproduce import _claims_horizon, _claims_levels
 
@@ -108,12 +108,12 @@ def test_the_mixture_interval_spans_the_spread_over_levels():
 def test_the_divergence_edge_is_where_the_loss_ratio_crosses_one():
     rates = 2.0 ** np.arange(-8, 0)
     ratio = np.array([0.9, 0.5, 0.2, 0.1, 0.4, 2.0, np.inf, np.inf])
-    assert np.log2(_levels.loss_edge(rates, ratio, 1.0)) == pytest.approx(
+    assert np.log2(_edge.loss_edge(rates, ratio, 1.0)) == pytest.approx(
         -4 + math.log(1 / 0.4) / math.log(2.0 / 0.4)
     )
     loss = np.stack([np.ones(8), ratio], -1)[None, :, None, :].repeat(2, axis=2)
     table = _levels.divergence_edge_table(_store(loss, rates), horizon=1)
-    assert table["A"][0, 0] == pytest.approx(_levels.loss_edge(rates, ratio, 1.0))
+    assert table["A"][0, 0] == pytest.approx(_edge.loss_edge(rates, ratio, 1.0))
 
 
 def test_running_exponents_see_a_bend_that_one_fit_hides():

@@ -27,6 +27,7 @@ def test_writes_png_and_pdf_for_each_store_given_and_checks_claims(results_dir, 
         "init_fig2_optimal_lr",
         "loraplus_fig2_heatmaps",
         "loraplus_fig2_curves",
+        "optimum_vs_horizon",  # from figure2.nc alone (no wide run given)
         "phase_adam",
         "phase_gd_linear",
     )

@@ -52,7 +52,11 @@ def test_caption_pair_with_axes_swapped_is_partly():
 def test_missing_stores_give_no_data():
     checks = claims.check_claims()
     assert {c.verdict for c in checks} == {claims.NO_DATA}
-    assert len(checks) == len(claims.CLAIMS_E2) + len(CLAIMS_EDGE) + len(CLAIMS_E1)
+    from toymodels.reproduce._claims_levels import CLAIMS_LEVELS
+
+    # E2 (a)-(e), EDGE at one level, EDGE-L over the level set, E2(b)-H, then E1
+    expected = len(claims.CLAIMS_E2) + len(CLAIMS_EDGE) + len(CLAIMS_LEVELS) + 1 + len(CLAIMS_E1)
+    assert len(checks) == expected
 
 
 def test_table_escapes_norm_bars():

@@ -169,8 +169,10 @@ def edge_table(ds: xr.Dataset, level: float, horizon: int | None = None) -> dict
     return table
 
 
-def loss_edge_table(ds: xr.Dataset, horizon: int | None = None) -> dict[str, np.ndarray]:
-    """Per init the loss-based edge [W, S] (NaN: not found)."""
+def loss_edge_table(
+    ds: xr.Dataset, horizon: int | None = None, fraction: float = LOSS_FRACTION
+) -> dict[str, np.ndarray]:
+    """Per init the loss-based edge [W, S] at ``fraction`` of the start's loss (NaN: not found)."""
     inits, widths, n_seeds = _axes(ds)
     ratios = loss_ratio(ds, horizon)
     done = completed_cells(ds)
@@ -183,7 +185,7 @@ def loss_edge_table(ds: xr.Dataset, horizon: int | None = None) -> dict[str, np.
                 continue
             grid = cell_grid(ds, init, width)
             cell = ratios.sel(init=init, width=width).transpose("seed", "lr").values
-            rows.append(np.array([loss_edge(grid, row) for row in cell]))
+            rows.append(np.array([loss_edge(grid, row, fraction) for row in cell]))
         table[init] = np.array(rows)
     return table
 

@@ -130,7 +130,8 @@ def bounds_count(table: dict) -> int:
 
 
 def upper_half(widths) -> np.ndarray:
-    """The larger half of the widths (the middle one included for an odd count), as a mask.
+    """The widths from the lower median on, as a mask: the larger half and the middle width
+    (for an even count, the larger half and one more: six of ten).
 
     >>> upper_half([128, 256, 512, 1024, 2048]).tolist()
     [False, False, True, True, True]

@@ -37,16 +37,8 @@ from typing import NamedTuple
 import numpy as np
 import xarray as xr
 
-from toymodels.analysis._edge import (
-    N_BOOT,
-    _axes,
-    cell_grid,
-    edge_table,
-    loss_edge,
-    loss_ratio,
-)
+from toymodels.analysis._edge import N_BOOT, edge_table, loss_edge_table
 from toymodels.core import UsageError, bootstrap_exponent, bootstrap_exponent_difference
-from toymodels.sweeps._store import completed_cells
 
 #: The levels C of the edge rule, fixed before the wide run was read (issue 24): two octaves on
 #: either side of the old default C = 4.
@@ -96,21 +88,7 @@ def level_tables(
 def divergence_edge_table(ds: xr.Dataset, horizon: int | None = None) -> dict[str, np.ndarray]:
     """Per init the divergence edge ``[W, S]``: the largest rate whose loss stays finite through
     T' and ends below its start (NaN: the grid does not bracket it)."""
-    inits, widths, n_seeds = _axes(ds)
-    ratios = loss_ratio(ds, horizon)
-    done = completed_cells(ds)
-    table = {}
-    for init in inits:
-        rows = []
-        for width in widths:
-            if (init, width) not in done:
-                rows.append(np.full(n_seeds, np.nan))
-                continue
-            grid = cell_grid(ds, init, width)
-            cell = ratios.sel(init=init, width=width).transpose("seed", "lr").values
-            rows.append(np.array([loss_edge(grid, r, DIVERGENCE_FRACTION) for r in cell]))
-        table[init] = np.array(rows)
-    return table
+    return loss_edge_table(ds, horizon, DIVERGENCE_FRACTION)
 
 
 class LevelExponent(NamedTuple):

@@ -158,7 +158,8 @@ def _claim_b(opt: SeedOptima, calibrate: bool) -> ClaimCheck:
             0
         )
 
-    null = rules.width_null_pass_rate(decide, [a, b]) if calibrate else math.nan
+    # The rule compares the inits: its null is "the init makes no difference" (issue 24).
+    null = rules.swap_null_pass_rate(decide, a, b) if calibrate else math.nan
     return ClaimCheck(
         "E2(b)",
         CLAIMS_E2["E2(b)"],
@@ -171,7 +172,7 @@ def _claim_b(opt: SeedOptima, calibrate: bool) -> ClaimCheck:
         },
         rule=RULES_E2["E2(b)"],
         null_pass_rate=null,
-        null=NULL_WIDTHS,
+        null=NULL_SWAP,
     )
 
 

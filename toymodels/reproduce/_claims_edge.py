@@ -105,8 +105,9 @@ def check_edge_tables(tables: seed_tables.EdgeTables, *, calibrate: bool = True)
             REPRODUCED if diff.excludes_from_above(0.0) else NOT,
             diff.as_numbers("difference"),
             rule=RULES_EDGE["EDGE(c)"],
-            null_pass_rate=rules.width_null_pass_rate(decide, [a, b]) if calibrate else math.nan,
-            null="seeds resampled, width labels permuted",
+            # EDGE(c) compares the inits: its null swaps their labels per seed (issue 24)
+            null_pass_rate=rules.swap_null_pass_rate(decide, a, b) if calibrate else math.nan,
+            null="seeds resampled, Init[A]/Init[B] labels swapped per seed",
         )
     )
     return tuple(checks)

@@ -6,9 +6,10 @@ optimum η* fell as ≈ n^−0.8 for both inits over 2^9 … 2^13 at T = 150. Is
 
 The rule, fixed in code before the wide run (results/edge-wide.nc: T = 25, n = 2^7 … 2^16) was
 read. At each horizon T' of the wide run and for each init, over the upper half of its widths
-(2^12 … 2^16), take the width exponent of the per-seed ratio η*/η_edge(C) across the edge levels
-C ∈ {1, 2, 4, 8, 16} (median, levels-and-seeds mixture interval; :mod:`toymodels.analysis.
-_levels`), where η* is each seed's interpolated loss optimum at T' (bounds left out):
+(``upper_half``: from the lower median on; 2^11 … 2^16 of the ten), take the width exponent
+of the per-seed ratio η*/η_edge(C) across the edge levels C ∈ {1, 2, 4, 8, 16} (median,
+levels-and-seeds mixture interval; :mod:`toymodels.analysis._levels`), where η* is each seed's
+interpolated loss optimum at T' (bounds left out):
 
 - **bends onto the edge** (the papers' reading) when |median| ≤ 0.1 and the interval contains 0;
 - **a different law** when the interval excludes 0 (η* keeps drifting away from the edge);

@@ -113,7 +113,7 @@ def plot_optimum_vs_horizon(figure2: xr.Dataset, wide: xr.Dataset | None = None)
     )
     right.axhline(0.0, color="black", lw=0.8, label="no difference: 0")
     for ax, ylabel in (
-        (left, "width exponent $k$ of the loss optimum ($\\eta^* \\propto n^k$)"),
+        (left, "width exponent $k$ of the loss optimum $\\eta^*$"),
         (right, "$k_A - k_B$ (seeds paired)"),
     ):
         ax.set_xscale("log")

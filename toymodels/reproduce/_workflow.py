@@ -99,6 +99,13 @@ def sweep(
     config, settings = sweep_config(experiment, preset_name, **overrides)
     run_sweep(config, path, quiet=quiet)
     results = load_results(path)
+    if experiment == "edge":  # the edge summary `lora-sweep edge` prints, not a loss optimum of Z_B
+        from toymodels.analysis._edge import render_edge, summarize_edge
+
+        summary = summarize_edge(results)
+        summary["results"] = str(path)
+        print(render_edge(summary))
+        return results
     # The summary `lora-sweep` prints; at the last step when the steps are overridden.
     steps = (None,) if "steps" in overrides else settings.summary_steps
     summary = summarize(results, metric=settings.metric, window=settings.window, steps=steps)
