@@ -73,6 +73,7 @@ def plot_transfer(summary: dict, out) -> list[Path]:
                  "bands: 95% bootstrap interval; points: seeds", fontsize=10)  # fmt: skip
     fig.tight_layout()
     out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     paths = []
     for suffix in (".png", ".pdf"):
         path = out.with_suffix(suffix)
