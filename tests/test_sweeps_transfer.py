@@ -197,3 +197,12 @@ def test_smoke_preset_runs_the_real_trainer(tmp_path, capsys):
     rules = {r["rule"] for r in summary["penalties"]}
     assert rules == {"none", "edge", "loraplus", "loraplus-fixed"}
     assert all(r["penalty"] > 0 and len(r["per_seed"]) == 2 for r in summary["penalties"])
+
+
+def test_verify_and_summary_read_a_transfer_file(swept, capsys):
+    _, out, _, _ = swept
+    assert cli.main(["verify", str(out)]) == 0
+    assert "12 finished cell(s) match" in capsys.readouterr().out
+    assert cli.main(["summary", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["experiment"] == "transfer" and summary["completed_cells"] == 12

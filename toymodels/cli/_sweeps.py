@@ -553,6 +553,10 @@ def run(args) -> int:
                                 min_rank=args.min_rank, as_json=args.json)  # fmt: skip
         if experiment == "edge":
             return _report_edge(ds, args.path, args, _edge_settings(args))
+        if experiment == "transfer":  # `lora-sweep transfer --summary-only`'s summary
+            from toymodels.cli import _transfer
+
+            return _transfer.report(ds, args.path, as_json=args.json)
         from toymodels.sweeps._config import check_increasing
         from toymodels.sweeps._refine import COARSE
 

@@ -148,7 +148,7 @@ def xr_zeros_like(array):
 
 
 def finished_cells(ds) -> list[dict]:
-    """The coordinates of every finished cell of ``ds`` (a width sweep's or a rank sweep's)."""
+    """The coordinates of every finished cell of ``ds`` (a width, rank or transfer sweep's)."""
     cells = json.loads(ds.attrs.get("completed_cells", "[]"))
     if "pair" in ds.dims:  # a rank sweep lists [s, r, init, n]
         from toymodels.sweeps._rank import pair_index
@@ -157,6 +157,8 @@ def finished_cells(ds) -> list[dict]:
             {"multiplier": str(s), "pair": pair_index(ds, int(r), int(n)), "init": str(i)}
             for s, r, i, n in cells
         ]
+    if "family" in ds.dims:  # a transfer sweep lists [family, init, n]
+        return [{"family": str(f), "init": str(i), "width": int(n)} for f, i, n in cells]
     return [{"init": str(init), "width": int(width)} for init, width in cells]
 
 
