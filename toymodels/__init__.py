@@ -3,7 +3,8 @@
 The package is split into wings (docs/architecture.md): ``toymodels.core`` (data, models,
 optimizers, training), ``toymodels.sweeps`` (width sweeps, results store),
 ``toymodels.analysis`` (exponents, edges, horizons, summaries), ``toymodels.gamma`` (the
-empirical-γ check), ``toymodels.reproduce`` (figures, claims, workflow) and ``toymodels.cli``
+empirical-γ check), ``toymodels.lab`` (the width check and the edge of a user's own model),
+``toymodels.reproduce`` (figures, claims, workflow) and ``toymodels.cli``
 (``lora-sweep``). The names most used are re-exported here.
 """
 
@@ -59,6 +60,8 @@ _EXPORTS = {
     "CoordCheckReport": "toymodels.gamma",
     "GammaCheck": "toymodels.gamma",
     "coordcheck": "toymodels.gamma",
+    "check_model": "toymodels.lab",
+    "edge_model": "toymodels.lab",
     "SweepConfig": "toymodels.sweeps",
     "load_results": "toymodels.sweeps",
     "optimal_rates": "toymodels.sweeps",
@@ -89,7 +92,9 @@ __all__ = [
     "TrainResult",
     "UsageError",
     "canonical_init",
+    "check_model",
     "coordcheck",
+    "edge_model",
     "fit_power_law",
     "init_lora",
     "linear",

@@ -33,14 +33,23 @@ def add_parser(subparsers) -> None:
     # Exponents are written -1/2 or -inf, which argparse would take for options (it only knows
     # -1 and -0.5 as negative numbers): `--eta-exponent -1/2` must work without an `=`.
     parser._negative_number_matcher = re.compile(r"^-(\d|\.\d|inf$)")
-    parser.add_argument("--model", required=True, choices=_MODELS, help="toy model")
+    parser.add_argument(
+        "--model",
+        required=True,
+        type=_model_name,
+        metavar="MODEL",
+        help=f"a toy model ({', '.join(_MODELS)}) or your own, package.module:factory with "
+        "factory(width, key) returning a Flax NNX module, an Equinox module or "
+        "toymodels.lab.Model (docs/user-models.md)",
+    )
     parser.add_argument(
         "--inits",
         "--init",  # the older spelling, kept: one spelling per concept across the CLIs is --inits
         dest="init",
-        required=True,
+        default=None,
         metavar="INIT",
-        help="A or B, one init (aliases Init[A], Init[1], Init[B], Init[2]; --init also works)",
+        help="A or B, one init (aliases Init[A], Init[1], Init[B], Init[2]; --init also works); "
+        "required for a toy model; for your own, 'model' keeps its LoRA init (default A: redrawn)",
     )
     rates = parser.add_mutually_exclusive_group()
     rates.add_argument(
@@ -112,6 +121,32 @@ def add_parser(subparsers) -> None:
         "§12): aligned (the built-in adam, default) or per-coordinate (adam only)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    lab = parser.add_argument_group("your own model (--model package.module:factory)")
+    lab.add_argument(
+        "--data",
+        metavar="MODULE:FN",
+        help="data(key, width) -> (x, y) (default: the factory's module's `data`)",
+    )
+    lab.add_argument(
+        "--optimizer",
+        metavar="MODULE:FN",
+        help="optimizer(eta_A, eta_B) -> an optax transformation of the LoRA factors "
+        "(default: Adam with the project's per-matrix LoRA rates)",
+    )
+    lab.add_argument("--select-A", metavar="REGEX", help="LoRA A factors: a regex on the path")
+    lab.add_argument("--select-B", metavar="REGEX", help="LoRA B factors: a regex on the path")
+    lab.add_argument(
+        "--chunk", type=int, default=None, metavar="R", help="most runs trained at once (memory)"
+    )
+
+
+def _model_name(text: str) -> str:
+    """A toy model's name, or ``package.module:factory``; argparse's one-line error otherwise."""
+    if text in _MODELS or re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", text):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"invalid choice {text!r}: expected one of {', '.join(_MODELS)} or package.module:factory"
+    )
 
 
 def _list(parse):
@@ -183,9 +218,25 @@ def _headline(s) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from toymodels.core import UsageError
     from toymodels.gamma import _measure as cc
 
     eta_A, eta_B = _rates(args)
+    if ":" in args.model:
+        from toymodels.cli._lab import run_user_model
+
+        if args.plot is not None:
+            _check_plot_path(args.plot)
+        return run_user_model(args, eta_A, eta_B)
+    lab_only = [
+        f for f in ("data", "optimizer", "select_A", "select_B", "chunk") if getattr(args, f)
+    ]
+    if lab_only:
+        raise UsageError(
+            f"--{lab_only[0].replace('_', '-')} is for your own model (package.module:factory)"
+        )
+    if args.init is None:
+        raise UsageError("--inits is required for a toy model (A or B)")
     if args.plot is not None:
         _check_plot_path(args.plot)  # before training: bad input costs nothing
     report = cc.coordcheck(

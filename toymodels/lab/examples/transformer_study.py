@@ -1,0 +1,146 @@
+"""The transformer testbed's measurements: the width check in three rate settings, the edge.
+
+``python -m toymodels.lab.examples.transformer_study coordcheck --preset full`` writes
+``results/transformer_coordcheck.json`` and one figure per setting under ``figures/``;
+``... edge --preset full`` writes ``results/transformer_edge.json`` and
+``figures/transformer_edge.png``.
+The quick presets are the same runs at fewer widths, seeds and steps (for tests and notebooks).
+The JSON holds the full configuration, the package versions, every per-seed RMS and every
+verdict, so notebooks/07_transformer.ipynb redraws everything without training.
+
+>>> [s.label for s in SETTINGS]
+['Init[A], η ∝ n^-1/2', 'Init[B], η ∝ n^-1', 'Init[A], LoRA+: η_A ∝ n^-1, η_B ∝ n^0']
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from toymodels.lab.examples import transformer
+
+
+class Setting(NamedTuple):
+    init: str
+    eta_A_exponent: str
+    eta_B_exponent: str
+    label: str
+    slug: str
+
+
+SETTINGS = (
+    Setting("A", "-1/2", "-1/2", "Init[A], η ∝ n^-1/2", "A_m1_2"),
+    Setting("B", "-1", "-1", "Init[B], η ∝ n^-1", "B_m1"),
+    Setting("A", "-1", "0", "Init[A], LoRA+: η_A ∝ n^-1, η_B ∝ n^0", "A_loraplus"),
+)
+
+#: preset → (widths, seeds, steps) of the width check.
+COORDCHECK_PRESETS = {
+    "full": (transformer.WIDTHS, 4, 3),
+    "quick": ((64, 128, 256), 4, 3),
+    "smoke": ((32, 64), 2, 2),
+}
+ETA0 = 1.0
+
+
+def _record(report) -> dict:
+    out = report.to_json()
+    out["rms"] = {k: np.asarray(v).tolist() for k, v in report.measurement.rms.items()}
+    return out
+
+
+def versions() -> dict:
+    from toymodels.sweeps._store import package_versions
+
+    return package_versions()
+
+
+def config() -> dict:
+    """The testbed's constants (everything that defines the model and the data)."""
+    names = ("VOCAB", "LENGTH", "POINTS", "OUT", "DEPTH", "HEAD", "RANK", "MLP_RATIO",
+             "TEACHER_SCALE", "PRETRAINED", "TEACHER")  # fmt: skip
+    return {name.lower(): getattr(transformer, name) for name in names}
+
+
+def run_coordcheck(preset: str, results: Path, figures: Path | None, *, progress=True) -> dict:
+    """The width check in every :data:`SETTINGS`; returns (and writes) the JSON record."""
+    from toymodels.lab import check_model, plot_model_check
+
+    widths, seeds, steps = COORDCHECK_PRESETS[preset]
+    records, started = [], time.perf_counter()
+    for i, setting in enumerate(SETTINGS):
+        t0 = time.perf_counter()
+        report = check_model(
+            transformer.factory, transformer.data, widths=widths,
+            eta_A_exponent=setting.eta_A_exponent, eta_B_exponent=setting.eta_B_exponent,
+            eta0=ETA0, init=setting.init, seeds=seeds, steps=steps,
+            name="toymodels.lab.examples.transformer:factory", progress=progress,
+            echo=print if i == 0 else None,
+        )  # fmt: skip
+        record = _record(report)
+        record["label"], record["seconds"] = setting.label, time.perf_counter() - t0
+        records.append(record)
+        n_pass = sum(c.passed for c in report.checks)
+        cells = f"{n_pass}/{len(report.checks)} cells"
+        print(f"{setting.label}: {cells} pass ({record['seconds']:.0f} s)", flush=True)
+        if figures is not None:
+            title = (
+                f"transformer (pre-norm, depth 2): {setting.label}, Adam, {seeds} seeds: {cells} "
+                f"within ±{report.setting['tolerance']:g} (open marker: layer fails)"
+            )
+            plot_model_check(report, figures / f"transformer_coordcheck_{setting.slug}.png",
+                             title=title)  # fmt: skip
+    payload = {
+        "experiment": "transformer_coordcheck",
+        "preset": preset,
+        "model": config(),
+        "eta0": ETA0,
+        "versions": versions(),
+        "seconds": time.perf_counter() - started,
+        "settings": records,
+    }
+    write_json(results, payload)
+    return payload
+
+
+def write_json(path: Path, payload: dict) -> None:
+    """Atomically: a half-written file never replaces a good one."""
+    path = Path(path)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=1, allow_nan=False, default=_nan_to_none))
+    tmp.replace(path)
+
+
+def _nan_to_none(value):
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m toymodels.lab.examples.transformer_study")
+    parser.add_argument("what", choices=("coordcheck", "edge"))
+    parser.add_argument("--preset", default="quick", choices=("full", "quick", "smoke"))
+    parser.add_argument(
+        "--results", default=None, help="JSON path (default results/transformer_<what>.json)"
+    )
+    parser.add_argument("--figures", default="figures", help="folder of the figures ('' for none)")
+    args = parser.parse_args(argv)
+    results = Path(args.results or f"results/transformer_{args.what}.json")
+    figures = Path(args.figures) if args.figures else None
+    if args.what == "coordcheck":
+        run_coordcheck(args.preset, results, figures)
+    else:
+        from toymodels.lab.examples.transformer_edge import run_edge
+
+        run_edge(args.preset, results, figures)
+    print(f"results: {results}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
