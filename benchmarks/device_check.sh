@@ -16,6 +16,8 @@
 #   6. the wide edge run past the CPU's reach: `lora-sweep edge --preset wide` at widths
 #      2^14 … 2^17 (T = 25, 8 seeds, the hidden layer drawn through the Gram matrix; it resumes,
 #      so a step cut by its timeout keeps its finished cells);
+#   7. the transformer testbed's width check at widths 2^6 … 2^13 (`lora-sweep coordcheck --model
+#      toymodels.lab.examples.transformer:factory`, Init[A], η ∝ n^-1/2, 4 seeds, 3 steps);
 #
 # each under its own timeout, and write ONE JSON record (device_check.json: device, wall times,
 # run-steps/s, ratios to the CPU figures of docs/performance.md, peak GPU memory per step) plus a
@@ -61,14 +63,16 @@ if [ "$PLATFORM" = cpu ]; then
     # Every file is collected (imports and paths checked); one fast test of each kind runs.
     PYTEST_ARGS=("${TEST_FILES[@]}" -q -p no:cacheprovider -n 0
         -k "not cpukernel and (linear_gradients_equal or updates_are_scaled or default_block_divides)")
-    T_FIGURE2=120 T_BENCH=120 T_TESTS=120 T_EDGE=120 T_WIDE=120
+    TRANSFORMER_ARGS=(--widths 32,64 --seeds 0:1 --steps 1)
+    T_FIGURE2=120 T_BENCH=120 T_TESTS=120 T_EDGE=120 T_WIDE=120 T_TRANSFORMER=120
 else
     FIGURE2_ARGS=(figure2 --preset paper)
     EDGE_ARGS=(edge --preset paper)
     WIDE_ARGS=(edge --preset wide --widths 2^14:2^17)
     BENCH_ARGS=(--quiet)
     PYTEST_ARGS=("${TEST_FILES[@]}" -q -p no:cacheprovider -n 0 -k "not cpukernel" --maxfail=10)
-    T_FIGURE2=120 T_BENCH=60 T_TESTS=90 T_EDGE=90 T_WIDE=120
+    TRANSFORMER_ARGS=(--widths 2^6:2^13 --seeds 0:3 --steps 3)
+    T_FIGURE2=120 T_BENCH=60 T_TESTS=90 T_EDGE=90 T_WIDE=120 T_TRANSFORMER=60
 fi
 
 START=$(date +%s)
@@ -135,6 +139,9 @@ else
     step tests "$T_TESTS" pytest "${PYTEST_ARGS[@]}"
     step edge_paper "$T_EDGE" sweep "${EDGE_ARGS[@]}" --out "$OUT/edge.nc" --quiet --json
     step edge_wide "$T_WIDE" sweep "${WIDE_ARGS[@]}" --out "$OUT/edge-wide.nc" --quiet --json
+    step transformer "$T_TRANSFORMER" sweep coordcheck \
+        --model toymodels.lab.examples.transformer:factory --eta-exponent -1/2 \
+        "${TRANSFORMER_ARGS[@]}" --quiet --json --plot "$OUT/transformer_coordcheck.png"
 fi
 "$PYTHON" -m benchmarks.device_check summarize "$OUT" >"$OUT/logs/summary.log" 2>&1 || FAILED=1
 echo "[device_check] done in $(($(date +%s) - START))s: $OUT/device_check.json"

@@ -23,7 +23,7 @@ from benchmarks import device_check
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "benchmarks" / "device_check.sh"
-STEPS = ("figure2_paper", "benchmark", "tests", "edge_paper", "edge_wide")
+STEPS = ("figure2_paper", "benchmark", "tests", "edge_paper", "edge_wide", "transformer")
 #: A hang guard for the whole script, far above its dry run's time on a loaded machine.
 HANG_GUARD_S = 1200
 

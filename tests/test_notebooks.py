@@ -24,6 +24,7 @@ def test_there_is_a_notebook_per_figure_family():
         "04_theory_phase_diagrams_empirical_gamma",
         "05_rank_scaling",
         "06_rate_transfer",
+        "07_transformer",
     } <= stems
 
 
@@ -63,7 +64,12 @@ def test_every_notebook_executes_on_the_smoke_presets(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     "name",
-    ["01_init_fig2_optimal_lr", "02_init_fig3_feature_norms", "03_loraplus_fig2_heatmaps"],
+    [
+        "01_init_fig2_optimal_lr",
+        "02_init_fig3_feature_norms",
+        "03_loraplus_fig2_heatmaps",
+        "07_transformer",
+    ],
 )
 def test_figure_notebooks_are_committed_with_their_figures(name):
     notebook = nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)

@@ -8,8 +8,8 @@ The quick presets are the same runs at fewer widths, seeds and steps (for tests 
 The JSON holds the full configuration, the package versions, every per-seed RMS and every
 verdict, so notebooks/07_transformer.ipynb redraws everything without training.
 
->>> [s.label for s in SETTINGS]
-['Init[A], η ∝ n^-1/2', 'Init[B], η ∝ n^-1', 'Init[A], LoRA+: η_A ∝ n^-1, η_B ∝ n^0']
+>>> [s.slug for s in SETTINGS]
+['A_m1_2', 'B_m1', 'A_loraplus', 'A_loraplus_small']
 """
 
 from __future__ import annotations
@@ -32,12 +32,17 @@ class Setting(NamedTuple):
     eta_B_exponent: str
     label: str
     slug: str
+    eta0: float = 1.0
 
 
+#: The papers' three settings at η₀ = 1 (the built-in check's prefactor), and LoRA+ again at
+#: η₀ = 2^-4: with η_B = η₀ = 1 an Adam step moves B by ~1 per entry, far outside the small-step
+#: regime, so the fourth setting asks whether a departure at η₀ = 1 is the large step's.
 SETTINGS = (
     Setting("A", "-1/2", "-1/2", "Init[A], η ∝ n^-1/2", "A_m1_2"),
     Setting("B", "-1", "-1", "Init[B], η ∝ n^-1", "B_m1"),
     Setting("A", "-1", "0", "Init[A], LoRA+: η_A ∝ n^-1, η_B ∝ n^0", "A_loraplus"),
+    Setting("A", "-1", "0", "Init[A], LoRA+ at η₀ = 2^-4", "A_loraplus_small", 2.0**-4),
 )
 
 #: preset → (widths, seeds, steps) of the width check.
@@ -46,7 +51,6 @@ COORDCHECK_PRESETS = {
     "quick": ((64, 128, 256), 4, 3),
     "smoke": ((32, 64), 2, 2),
 }
-ETA0 = 1.0
 
 
 def _record(report) -> dict:
@@ -79,12 +83,13 @@ def run_coordcheck(preset: str, results: Path, figures: Path | None, *, progress
         report = check_model(
             transformer.factory, transformer.data, widths=widths,
             eta_A_exponent=setting.eta_A_exponent, eta_B_exponent=setting.eta_B_exponent,
-            eta0=ETA0, init=setting.init, seeds=seeds, steps=steps,
+            eta0=setting.eta0, init=setting.init, seeds=seeds, steps=steps,
             name="toymodels.lab.examples.transformer:factory", progress=progress,
             echo=print if i == 0 else None,
         )  # fmt: skip
         record = _record(report)
-        record["label"], record["seconds"] = setting.label, time.perf_counter() - t0
+        record["label"], record["slug"] = setting.label, setting.slug
+        record["seconds"] = time.perf_counter() - t0
         records.append(record)
         n_pass = sum(c.passed for c in report.checks)
         cells = f"{n_pass}/{len(report.checks)} cells"
@@ -100,13 +105,80 @@ def run_coordcheck(preset: str, results: Path, figures: Path | None, *, progress
         "experiment": "transformer_coordcheck",
         "preset": preset,
         "model": config(),
-        "eta0": ETA0,
         "versions": versions(),
         "seconds": time.perf_counter() - started,
         "settings": records,
     }
     write_json(results, payload)
     return payload
+
+
+def report_of(record: dict):
+    """A setting's record (from the JSON) back as a ``CoordCheckReport``, for plots and tables."""
+    import theory
+    from toymodels.gamma._report import CoordCheckReport, GammaCheck, WidthMeasurement
+
+    checks = []
+    for quantity, cell in record["quantities"].items():
+        for step, c in cell["steps"].items():
+            predicted = theory.parse_exponent(c["predicted"])
+            ci = None if c["ci"] is None else tuple(np.nan if v is None else v for v in c["ci"])
+            checks.append(GammaCheck(quantity, int(step), predicted, c["measured"], ci, c["pass"],
+                                     c.get("note", "")))  # fmt: skip
+    checks.sort(key=lambda c: (c.quantity, c.step))
+    setting_keys = [k for k in record if k not in ("quantities", "rms", "compared_steps", "pass")]
+    measurement = WidthMeasurement(
+        widths=tuple(record["widths"]), seeds=tuple(record["seeds"]),
+        rms={k: np.asarray(v, dtype=float) for k, v in record["rms"].items()},
+    )  # fmt: skip
+    return CoordCheckReport({k: record[k] for k in setting_keys}, tuple(checks), measurement)
+
+
+def layer_table(record: dict, step: int | None = None) -> str:
+    """Per layer the measured exponent ± half its 95% interval at ``step`` (default: the last),
+    the prediction in the header, ``*`` where the cell fails."""
+    step = max(record["compared_steps"]) if step is None else step
+    quantities = ("Z_A", "Z_B", "dZ_A", "dZ_B")
+    layers = list(dict.fromkeys(name.rsplit(":", 1)[0] for name in record["quantities"]))
+    header = ["layer"] + [
+        f"{q} (pred {record['quantities'][f'{layers[0]}:{q}']['steps'][str(step)]['predicted']})"
+        for q in quantities
+    ]
+    rows = [header]
+    for layer in layers:
+        row = [layer]
+        for q in quantities:
+            c = record["quantities"][f"{layer}:{q}"]["steps"][str(step)]
+            if c["measured"] is None:
+                text = c.get("note", "")
+            else:
+                half = (c["ci"][1] - c["ci"][0]) / 2 if None not in c["ci"] else float("inf")
+                text = f"{c['measured']:+.2f} ± {half:.2f}"
+            row.append(text + ("" if c["pass"] else " *"))
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
+    return (
+        f"{record['label']}, step t = {step} (* = fails ±{record['tolerance']:g}):\n"
+        + "\n".join(lines)
+    )
+
+
+def load_or_run(what: str, preset: str, results: Path, figures: Path | None) -> dict:
+    """The record in ``results`` when it is of ``preset`` (``"committed"``: whatever preset),
+    else run it (the notebook's smoke test runs the smoke preset into a scratch folder)."""
+    path = Path(results) / f"transformer_{what}.json"
+    if path.is_file():
+        record = json.loads(path.read_text())
+        if preset in ("committed", record.get("preset")):
+            return record
+    if preset == "committed":
+        raise FileNotFoundError(f"no committed {path}: run the study, or set LORA_PRESET=smoke")
+    if what == "coordcheck":
+        return run_coordcheck(preset, path, figures, progress=False)
+    from toymodels.lab.examples.transformer_edge import run_edge
+
+    return run_edge(preset, path, figures, progress=False)
 
 
 def write_json(path: Path, payload: dict) -> None:
@@ -124,7 +196,7 @@ def _nan_to_none(value):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m toymodels.lab.examples.transformer_study")
     parser.add_argument("what", choices=("coordcheck", "edge"))
-    parser.add_argument("--preset", default="quick", choices=("full", "quick", "smoke"))
+    parser.add_argument("--preset", default="quick", choices=("full", "reduced", "quick", "smoke"))
     parser.add_argument(
         "--results", default=None, help="JSON path (default results/transformer_<what>.json)"
     )
