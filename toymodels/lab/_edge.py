@@ -30,11 +30,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
+# the analysis wing's own definitions (not re-exported by its package: imported from the module)
+from toymodels.analysis._edge import LOSS_FRACTION, exponents, loss_edge
 from toymodels.core import UsageError, crossing_rate
 from toymodels.lab._check import prepare
 from toymodels.lab._train import make_runner, train_runs
-# the analysis wing's own definitions (not re-exported by its package: imported from the module)
-from toymodels.analysis._edge import LOSS_FRACTION, exponents, loss_edge
 
 DEFAULT_LEVEL = 4.0
 
@@ -96,6 +96,10 @@ def locate_edges(runner, layers, seeds, *, level, lo, hi, coarse, rounds, ratio=
     grid = 2.0 ** np.arange(lo, hi + 1e-9, coarse)
     points = {seed: _SeedPoints() for seed in seeds}
     runs = 0
+
+    # One call shape for every call (the coarse pass in chunks, each bisection round padded):
+    # one compilation per cell, whatever the number of brackets left.
+    chunk = 2 * len(seeds) if chunk is None else chunk
 
     def run(rates, run_seeds):
         nonlocal runs
@@ -166,6 +170,7 @@ def edge_model(
     if any(init not in ("A", "B") for init in inits):
         raise UsageError(f"the edge's inits are A and B (redrawn), got {list(inits)}")
     grid_runs = len(np.arange(lo, hi + 1e-9, coarse))
+    chunk = 2 * len(seeds) if chunk is None else chunk  # locate_edges' call shape
     bounds, layers, selected_by = prepare(
         factory, data, widths, runs=grid_runs * len(seeds), select_A=select_A,
         select_B=select_B, chunk=chunk, name=name, echo=echo,

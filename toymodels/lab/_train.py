@@ -133,7 +133,7 @@ def train_runs(runner, eta_A, eta_B, seeds, layers, *, chunk: int | None = None)
     eta_A, eta_B = np.asarray(eta_A, np.float32), np.asarray(eta_B, np.float32)
     seeds = np.asarray(seeds, np.uint32)
     total = len(seeds)
-    chunk = total if chunk is None else max(1, min(chunk, total))
+    chunk = total if chunk is None else max(1, int(chunk))  # a short call is padded to it
     values, rows = [], []
     for start in range(0, total, chunk):
         index = np.arange(start, start + chunk).clip(max=total - 1)
