@@ -21,7 +21,8 @@ _LABELS = {"Z_A": "Z_A", "Z_B": "Z_B", "dZ_A": "ΔZ_A", "dZ_B": "ΔZ_B"}
 
 
 def plot_model_check(report: CoordCheckReport, path, *, title: str | None = None) -> None:
-    """Save the figure of a model check (``toymodels.lab.check_model``) to ``path``."""
+    """Save the figure of a model check (``toymodels.lab.check_model``) to ``path``; ``title``
+    replaces the setting's description, the pass count is always added."""
     from matplotlib import colormaps
     from matplotlib.figure import Figure
 
@@ -85,11 +86,12 @@ def plot_model_check(report: CoordCheckReport, path, *, title: str | None = None
     fig.legend(handles, labels, loc="outside right center", fontsize=7, title="LoRA layer",
                title_fontsize=8)  # fmt: skip
     s = report.setting
+    title = title or (
+        f"{s['model']}: Init[{s['init']}], {s['optimizer']}, η_A ∝ n^({s['eta_A_exponent']}), "
+        f"η_B ∝ n^({s['eta_B_exponent']}), {len(s['seeds'])} seeds"
+    )
     fig.suptitle(
-        title
-        or f"{s['model']}: Init[{s['init']}], {s['optimizer']}, η_A ∝ n^({s['eta_A_exponent']}), "
-        f"η_B ∝ n^({s['eta_B_exponent']}), {len(s['seeds'])} seeds: "
-        f"{sum(c.passed for c in report.checks)}/{len(report.checks)} cells pass at "
+        f"{title}: {sum(c.passed for c in report.checks)}/{len(report.checks)} cells pass at "
         f"±{s['tolerance']:g} (open marker: layer fails)",
         fontsize=9,
     )
