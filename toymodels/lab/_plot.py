@@ -95,7 +95,7 @@ def plot_model_check(report: CoordCheckReport, path, *, title: str | None = None
         f"±{s['tolerance']:g} (open marker: layer fails)",
         fontsize=9,
     )
-    fig.savefig(path, dpi=130)
+    fig.savefig(path, dpi=100)
 
 
 __all__ = ["plot_model_check"]
