@@ -38,6 +38,8 @@ def test_notebook_cells_call_the_package_only():
 
 @pytest.mark.slow
 def test_every_notebook_executes_on_the_smoke_presets(tmp_path, monkeypatch):
+    # Notebook 07 runs the transformer study's two commands of docs/reproduction.md (the width
+    # check and the edge) on their smoke presets.
     # The smallest inputs that still run every cell: this checks that the notebooks run, not what
     # they show (their committed outputs come from the paper runs).
     monkeypatch.setenv("LORA_PRESET", "smoke")
