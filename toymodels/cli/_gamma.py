@@ -131,7 +131,7 @@ def add_parser(subparsers) -> None:
         "--optimizer",
         metavar="MODULE:FN",
         help="optimizer(eta_A, eta_B) -> an optax transformation of the LoRA factors "
-        "(default: Adam with the project's per-matrix LoRA rates)",
+        "(default: optax's Adam at eta_A on the A factors, at eta_B on the B factors)",
     )
     lab.add_argument("--select-A", metavar="REGEX", help="LoRA A factors: a regex on the path")
     lab.add_argument("--select-B", metavar="REGEX", help="LoRA B factors: a regex on the path")

@@ -167,7 +167,7 @@ def check_model(
       seeds: a number of seeds (0..S−1) or the seeds.
       steps: T; steps 1..T are compared.
       optimizer: ``optimizer(eta_A, eta_B)`` → an optax transformation of ``{layer: {"A", "B"}}``
-        (default Adam with the project's LoRA rates); ``optimizer_name`` is what it is called in
+        (default: optax's Adam at η_A on A, η_B on B); ``optimizer_name`` is what it is called in
         the report. The prediction is the calculator's ``adam`` model.
       loss: ``loss(prediction, target)`` → a scalar (default: mean squared error).
       select_A, select_B: regexes or predicates on the parameter paths (both or neither).

@@ -5,9 +5,9 @@ One run: ``key = PRNGKey(seed)`` split into the model's key (``factory(width, ke
 (A ~ N(0, 1/n) with n the larger side of A, B = 0) or Init[B] (A = 0, B ~ N(0, 1): the
 calculator's Init[B]) unless ``init="model"`` keeps the model's own. Only the LoRA factors train,
 as a pytree ``{"blocks.0.q": {"A": A, "B": B}}`` (layer names with ``.`` for ``/``) handed to
-``optimizer(eta_A, eta_B)`` (any optax
-transformation; the default is Adam with the project's per-matrix rates,
-``chain(scale_by_adam(), scale_by_lora_rates(eta_A, eta_B))``); everything else is frozen.
+``optimizer(eta_A, eta_B)`` (any optax transformation; the default is optax's Adam at η_A on
+the A factors and at η_B on the B factors, one ``optax.multi_transform`` by the keys ``A``/``B``,
+so no sign flip sits at the end of a chain); everything else is frozen.
 Rates are traced, so every (η_A, η_B, seed) triple of a call shares one compilation.
 
 Recorded at t = 0..T (t = 0 the initialization, docs/architecture.md "Steps"): the loss and, per
@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from toymodels.core import UsageError, scale_by_lora_rates
+from toymodels.core import UsageError
 from toymodels.lab._trace import rms, tapped
 
 QUANTITIES = ("Z_A", "Z_B", "dZ_A", "dZ_B")
@@ -36,8 +36,11 @@ INITS = ("A", "B", "model")
 
 
 def adam_lora_rates(eta_A, eta_B) -> optax.GradientTransformation:
-    """The default optimizer: Adam (optax's defaults) with the project's per-matrix rates."""
-    return optax.chain(optax.scale_by_adam(), scale_by_lora_rates(eta_A, eta_B))
+    """The default optimizer: optax's Adam (its defaults) at η_A on every A, at η_B on every B."""
+    return optax.multi_transform(
+        {"A": optax.adam(eta_A), "B": optax.adam(eta_B)},
+        lambda tree: {layer: {"A": "A", "B": "B"} for layer in tree},
+    )
 
 
 def mse(prediction, target) -> jax.Array:
@@ -47,7 +50,7 @@ def mse(prediction, target) -> jax.Array:
 
 def optimizer_key(layer: str) -> str:
     """The key of a layer in the optimizer's pytree: one path component (``blocks.0.q``), so the
-    only components named ``A``/``B`` (what ``scale_by_lora_rates`` selects) are the factors."""
+    only components named ``A``/``B`` (what the project's LoRA selectors match) are the factors."""
     return layer.replace("/", ".")
 
 
