@@ -9,7 +9,10 @@ from toymodels import _lazy
 
 #: Each public name and the module that defines it, imported on first use (PEP 562).
 _EXPORTS = {
+    "LOSS_FRACTION": "toymodels.analysis._edge",
     "edge_table": "toymodels.analysis._edge",
+    "exponents": "toymodels.analysis._edge",
+    "loss_edge": "toymodels.analysis._edge",
     "summarize_edge": "toymodels.analysis._edge",
     "seed_optima": "toymodels.analysis._seed_optima",
     "fit_rate_exponent": "toymodels.analysis._summary",

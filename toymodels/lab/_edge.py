@@ -31,7 +31,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 # the analysis wing's own definitions (not re-exported by its package: imported from the module)
-from toymodels.analysis._edge import LOSS_FRACTION, exponents, loss_edge
+from toymodels.analysis import LOSS_FRACTION, exponents, loss_edge
 from toymodels.core import UsageError, crossing_rate
 from toymodels.lab._check import prepare
 from toymodels.lab._train import make_runner, train_runs

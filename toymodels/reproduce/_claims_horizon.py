@@ -232,7 +232,11 @@ def optimum_edge_table(wide: xr.Dataset, horizon: int = BEND_HORIZON) -> str:
         for init in ("A", "B"):
             cell = losses.sel(init=init, width=int(w)).transpose("seed", "lr").values
             peak = peaks.sel(init=init, width=int(w)).transpose("seed", "lr").values
-            best = np.nanargmin(np.where(np.isfinite(cell), cell, np.nan), axis=1)
+            finite = np.isfinite(cell)
+            if not finite.any(axis=1).all():  # a cell not run yet (a partial file), or all diverged
+                zb[init] = "—"
+                continue
+            best = np.argmin(np.where(finite, cell, np.inf), axis=1)
             zb[init] = f"{np.median(peak[np.arange(peak.shape[0]), best]):.2f}"
         cells = [ratio(optimum[i_][i], edge4[i_][i]) for i_ in ("A", "B")]
         cells += [ratio(optimum[i_][i], divergence[i_][i]) for i_ in ("A", "B")]
