@@ -72,7 +72,7 @@ else
     BENCH_ARGS=(--quiet)
     PYTEST_ARGS=("${TEST_FILES[@]}" -q -p no:cacheprovider -n 0 -k "not cpukernel" --maxfail=10)
     TRANSFORMER_ARGS=(--widths 2^6:2^13 --seeds 0:3 --steps 3)
-    T_FIGURE2=120 T_BENCH=60 T_TESTS=90 T_EDGE=90 T_WIDE=120 T_TRANSFORMER=60
+    T_FIGURE2=110 T_BENCH=50 T_TESTS=80 T_EDGE=80 T_WIDE=100 T_TRANSFORMER=60  # 480 s in all
 fi
 
 START=$(date +%s)
