@@ -58,7 +58,7 @@ if [ "$PLATFORM" = cpu ]; then
     # Dry run: the same steps on tiny settings, to check the script's plumbing without a GPU.
     FIGURE2_ARGS=(figure2 --preset smoke)
     EDGE_ARGS=(edge --preset smoke)
-    WIDE_ARGS=(edge --preset wide --widths 2^5:2^7 --seeds 0:1 --steps 3)
+    WIDE_ARGS=(edge --preset wide --widths 2^5:2^7 --seeds 0:1 --steps 3 --inits A)
     BENCH_ARGS=(--smoke --quiet)
     # Every file is collected (imports and paths checked); one fast test of each kind runs.
     PYTEST_ARGS=("${TEST_FILES[@]}" -q -p no:cacheprovider -n 0
