@@ -11,6 +11,9 @@ package that only checks claims never imports matplotlib. A submodule is reachab
 >>> package.__getattr__, package.__dir__ = exports("lazy_demo", {"sqrt": "math"})
 >>> package.sqrt(4.0), "sqrt" in dir(package)
 (2.0, True)
+>>> getattr(package, "__file__", None) is None  # a dunder it lacks: no import, no recursion
+True
+>>> del sys.modules["lazy_demo"]
 """
 
 from __future__ import annotations
@@ -27,6 +30,11 @@ def exports(
     module that defines it), imported on first access and then kept as a plain attribute."""
 
     def __getattr__(name: str):
+        if name.startswith("__"):
+            # A dunder the module lacks (``__file__`` of a module made in memory, ``__path__`` of
+            # a plain module) is never a submodule: importing ``package.__path__`` would ask for
+            # the parent's ``__path__`` again, without end.
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
         namespace = sys.modules[package].__dict__
         module = names.get(name)
         if module is None:  # a submodule (`import toymodels; toymodels.sweeps`)
