@@ -110,8 +110,13 @@ def plot_edge(payload: dict, path) -> None:
             if ok.sum() >= 2:
                 anchor = np.mean(np.log(mean[ok])) - predicted * np.mean(np.log(widths[ok]))
                 slope = payload["predicted_exponent"][init]
+                # The theorems predict the largest *stable* rate: on the loss edge's panel the
+                # same slope is drawn for comparison, not as that quantity's prediction.
+                what = "predicted slope"
+                if kind == "loss":
+                    what = "stable rate's slope (for comparison)"
                 ax.plot(widths, np.exp(anchor + predicted * np.log(widths)), "--", color=color,
-                        lw=1, label=f"Init[{init}] predicted slope {slope}")  # fmt: skip
+                        lw=1, label=f"Init[{init}] {what} {slope}")  # fmt: skip
         ax.set_xscale("log", base=2)
         ax.set_yscale("log", base=2)
         ax.set_xlabel("width n = d_model")
