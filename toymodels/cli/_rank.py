@@ -10,6 +10,7 @@ stderr, exit 2, nothing written.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -108,31 +109,18 @@ def run(args: argparse.Namespace) -> int:
         from toymodels.sweeps import _paths
 
         _paths.check_results_path(out)  # a device, FIFO, folder or symlink loop: refused here
-        from toymodels import _signals
-        from toymodels.cli._sweeps import stopped_at_once_message, stopped_message
-        from toymodels.sweeps._run import SweepStopped
+        from toymodels.cli._sweeps import run_stoppable
 
-        finished_here, over, total = [], [], len(config.cells())
-
-        def at_once() -> str:  # the line of a signal that ends the process now: what is saved
-            if over:
-                return stopped_message(out, total, total)
-            return stopped_at_once_message(out, len(finished_here))
-
-        try:
-            with _signals.deferring(at_once, after=at_once):
-                ds = _rank.run_rank_sweep(
-                    config, out, overwrite=args.overwrite, quiet=args.quiet or args.json,
-                    should_stop=_signals.STOP.is_set, on_cell=finished_here.append,
-                    saving=_signals.saving,
-                )  # fmt: skip
-                over.append(True)
-        except SweepStopped as stop:
-            _signals.say_last(stopped_message(out, stop.saved, stop.total))
-            return 130
-        if _signals.interrupted():  # the signal came after the last cell was saved
-            _signals.say_last(stopped_message(out, total, total))
-            return 130
+        ds, code = run_stoppable(
+            out,
+            len(config.cells()),
+            functools.partial(
+                _rank.run_rank_sweep, config, out, overwrite=args.overwrite,
+                quiet=args.quiet or args.json,
+            ),
+        )  # fmt: skip
+        if code is not None:
+            return code
     return report(ds, out, level=level, window=args.window, min_rank=args.min_rank,
                   as_json=args.json)  # fmt: skip
 

@@ -682,6 +682,40 @@ def _agreement_fields(config, out, launch, args) -> dict:
     }
 
 
+def run_stoppable(out, total: int, run):
+    """``run(should_stop=, on_cell=, saving=)`` (a sweep writing ``out``, ``total`` cells) under the
+    CLI's signal rules: ``(results, None)``, or ``(None, 130)`` after a stop with its one line said.
+
+    A signal that ends the process at once says what is saved; a stop between cells, or one after
+    the last save, exits 130 naming the saved cells (``_signals``).
+    """
+    from toymodels import _signals
+    from toymodels.sweeps._run import SweepStopped
+
+    finished_here, over = [], []
+
+    def at_once() -> str:  # the line of a signal that ends the process now: what is saved
+        if over:
+            return stopped_message(out, total, total)
+        return stopped_at_once_message(out, len(finished_here))
+
+    try:
+        with _signals.deferring(at_once, after=at_once):
+            results = run(
+                should_stop=_signals.STOP.is_set,
+                on_cell=lambda *cell: finished_here.append(cell),
+                saving=_signals.saving,
+            )
+            over.append(True)
+    except SweepStopped as stop:
+        _signals.say_last(stopped_message(out, stop.saved, stop.total))
+        return None, 130
+    if _signals.interrupted():  # the signal came after the last cell was saved
+        _signals.say_last(stopped_message(out, total, total))
+        return None, 130
+    return results, None
+
+
 def stopped_at_once_message(out, finished_here: int) -> str:
     """The one line of a sweep ended at once by a second signal: what this run saved.
 

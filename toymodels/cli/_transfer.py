@@ -10,6 +10,7 @@ Bad input: one line on stderr, exit 2, nothing written.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -112,6 +113,27 @@ def _transfer(args: argparse.Namespace) -> int:
     if args.summary_only:
         ds = _store.load_results(out)
         return report(ds, out, as_json=args.json, figure=args.figure)
+    if args.exponents is not None and args.model != "teacher-student":
+        raise UsageError("--exponents: the measured rule has exponents for teacher-student only")
+    measured = tc.measured_exponents(args.model, args.exponents or tc.MEASURED_FILE)
+    config = tc.transfer_config(args.model, args.preset, inits=args.inits, seeds=args.seeds,
+                                measured=measured)  # fmt: skip
+    from toymodels.cli._sweeps import run_stoppable
+    from toymodels.sweeps import _paths
+    from toymodels.sweeps._transfer import run_transfer_sweep
+
+    _paths.check_results_path(out)  # a device, FIFO, folder or symlink loop: refused here
+    ds, code = run_stoppable(
+        out,
+        len(config.cells()),
+        functools.partial(
+            run_transfer_sweep, config, out, overwrite=args.overwrite,
+            quiet=args.quiet or args.json,
+        ),
+    )  # fmt: skip
+    if code is not None:
+        return code
+    return report(ds, out, as_json=args.json, figure=args.figure)
     if args.exponents is not None and args.model != "teacher-student":
         raise UsageError("--exponents: the measured rule has exponents for teacher-student only")
     measured = tc.measured_exponents(args.model, args.exponents or tc.MEASURED_FILE)
